@@ -9,10 +9,73 @@ from chaos.errors import ChaosError
 from chaos.logging import configure
 
 
+def _stack(args: argparse.Namespace):
+    from chaos.stack.compose import ComposeStack
+
+    return ComposeStack.from_env(args.project, args.compose_file)
+
+
+def cmd_stack_build(args: argparse.Namespace) -> int:
+    from chaos.stack.images import build_all
+
+    built = build_all(force=args.force)
+    print(f"built: {', '.join(built)}" if built else "all images up to date")
+    return 0
+
+
+def cmd_stack_up(args: argparse.Namespace) -> int:
+    from chaos.stack.health import wait_ready
+    from chaos.stack.status import stack_status
+
+    stack = _stack(args)
+    if stack.is_bundled and not args.no_build:
+        from chaos.stack.images import build_all
+
+        build_all()
+    stack.up()
+    wait_ready(stack, deadline_s=args.timeout)
+    status = stack_status(stack)
+    print(status.render())
+    print(f"\nready: the portal answers at {status.edge_url}/" if status.edge_url else "\nready")
+    return 0
+
+
+def cmd_stack_down(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    stack.down()
+    print(f"project {stack.project}: every container, network and volume removed")
+    return 0
+
+
+def cmd_stack_status(args: argparse.Namespace) -> int:
+    from chaos.stack.status import stack_status
+
+    print(stack_status(_stack(args)).render())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="entchaos", description=__doc__)
+    parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default: info)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="bring the stack under test up, down, or show it")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    for name, func, text in (
+        ("build", cmd_stack_build, "build the bundled stack's images (skips those up to date)"),
+        ("up", cmd_stack_up, "start the stack and wait until every service is healthy"),
+        ("down", cmd_stack_down, "remove every container, network and volume of the project"),
+        ("status", cmd_stack_status, "each container by datacenter and role, and the edge's view"),
+    ):
+        p = stack_sub.add_parser(name, help=text)
+        p.set_defaults(func=func)
+        p.add_argument("--project", default=None, help="compose project name (default: entchaos)")
+        p.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")
+        if name == "build":
+            p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+        if name == "up":
+            p.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health")
+            p.add_argument("--no-build", action="store_true", help="do not build missing images")
     return parser
 
 

@@ -1,0 +1,35 @@
+# entchaos: every target that needs the machine ready depends on `setup` (idempotent).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ENTCHAOS := $(VENV)/bin/entchaos
+PYTEST_ARGS ?=
+
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench clean-state
+
+setup:
+	@bash scripts/setup.sh all
+
+venv:
+	@bash scripts/setup.sh venv
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check chaos tests bench fixtures
+
+stack-up: setup
+	$(ENTCHAOS) stack up
+
+stack-down: venv
+	$(ENTCHAOS) stack down
+
+stack-status: venv
+	$(ENTCHAOS) stack status

@@ -1,0 +1,1 @@
+"""Where the stack runs: the compose backend, labels to targets, images, health."""

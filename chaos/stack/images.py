@@ -1,0 +1,104 @@
+"""Build the stack's images FROM the base image, skipping those whose sources did not change."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import APIError, BuildError, ImageNotFound
+
+from chaos.errors import EnvironmentProblem
+from chaos.logging import get_logger
+from chaos.stack.compose import PROJECT_ROOT
+from chaos.stack.docker_api import docker_client
+
+log = get_logger(__name__)
+
+FIXTURES = PROJECT_ROOT / "fixtures"
+BASE_IMAGE = os.environ.get("ENTCHAOS_BASE_IMAGE", "entchaos/base:bookworm")
+HASH_LABEL = "entchaos.context-hash"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    tag: str
+    context: Path
+
+    def context_hash(self) -> str:
+        digest = hashlib.sha256(BASE_IMAGE.encode())
+        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(self.context)).encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+# Images of the bundled stack and of the toolkit's helper containers.
+IMAGES = (
+    ImageSpec("entchaos/postgres:latest", FIXTURES / "postgres"),
+    ImageSpec("entchaos/edge:latest", FIXTURES / "edge"),
+    ImageSpec("entchaos/fallback:latest", FIXTURES / "fallback"),
+    ImageSpec("entchaos/ent-app:latest", FIXTURES / "ent_app"),
+)
+
+
+def current_hash(tag: str) -> str | None:
+    try:
+        image = docker_client().images.get(tag)
+    except ImageNotFound:
+        return None
+    return (image.labels or {}).get(HASH_LABEL)
+
+
+def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
+    """Build one image; returns False when it was already up to date."""
+    wanted = spec.context_hash()
+    if not force and current_hash(spec.tag) == wanted:
+        log.info("image_up_to_date", image=spec.tag)
+        return False
+    try:
+        docker_client().images.get(BASE_IMAGE)
+    except ImageNotFound as exc:
+        raise EnvironmentProblem(
+            f"base image {BASE_IMAGE} is missing", fix="run `make setup` (it builds it with debootstrap)"
+        ) from exc
+    log.info("image_building", image=spec.tag, context=str(spec.context.relative_to(PROJECT_ROOT)))
+    started = time.monotonic()
+    api = docker_client().api
+    tail: list[str] = []
+    try:
+        # network_mode=host: apt and pip inside the build reach the same mirrors as the host.
+        for chunk in api.build(
+            path=str(spec.context),
+            tag=spec.tag,
+            buildargs={"BASE_IMAGE": BASE_IMAGE},
+            labels={HASH_LABEL: wanted},
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            decode=True,
+        ):
+            if "error" in chunk:
+                raise BuildError(chunk["error"], tail)
+            line = (chunk.get("stream") or "").strip()
+            if line:
+                tail = [*tail[-19:], line]
+                if line.startswith("Step "):
+                    log.info("image_build_step", image=spec.tag, step=line[:120])
+    except (BuildError, APIError) as exc:
+        detail = " | ".join(tail[-6:])
+        raise EnvironmentProblem(
+            f"building {spec.tag} failed: {exc} ({detail})",
+            where=str(spec.context / "Dockerfile"),
+            fix="read the build output above; apt and pip must reach their mirrors from this host",
+        ) from exc
+    log.info("image_built", image=spec.tag, seconds=round(time.monotonic() - started, 1))
+    return True
+
+
+def build_all(*, force: bool = False) -> list[str]:
+    return [spec.tag for spec in IMAGES if build_image(spec, force=force)]

@@ -1,0 +1,42 @@
+"""The real stack in real Docker: a unique compose project per test session, always torn down."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.stack.compose import ComposeStack
+
+# Host ports set empty: Docker picks free ones on 127.0.0.1, so parallel runs never collide.
+RANDOM_PORTS = {
+    "ENTCHAOS_EDGE_PORT": "",
+    "ENTCHAOS_EDGE_STATS_PORT": "",
+    "ENTCHAOS_EDGE_API_PORT": "",
+    "ENTCHAOS_DB_SBG_PORT": "",
+    "ENTCHAOS_DB_RBX_PORT": "",
+}
+
+
+def unique_project(prefix: str = "entchaos-test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def new_stack(**env: str) -> ComposeStack:
+    return ComposeStack(project=unique_project(), env={**RANDOM_PORTS, **env})
+
+
+@pytest.fixture(scope="session")
+def ent_stack() -> Iterator[ComposeStack]:
+    """The bundled ENT stack, up and healthy, shared by the read-only and repairable tests."""
+    from chaos.stack.health import wait_ready
+
+    stack = new_stack(ENTCHAOS_APP_COST_MS=os.environ.get("ENTCHAOS_TEST_APP_COST_MS", "1"))
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=240)
+        yield stack
+    finally:
+        stack.down()
