@@ -43,6 +43,7 @@ IMAGES = (
     ImageSpec("entchaos/edge:latest", FIXTURES / "edge"),
     ImageSpec("entchaos/fallback:latest", FIXTURES / "fallback"),
     ImageSpec("entchaos/ent-app:latest", FIXTURES / "ent_app"),
+    ImageSpec("entchaos/nettools:latest", FIXTURES / "images" / "nettools"),
 )
 
 

@@ -1,0 +1,94 @@
+"""What faults do to containers, through the Docker SDK. Faults stay thin; this is the mechanism."""
+
+from __future__ import annotations
+
+from docker.errors import APIError, NotFound
+
+from chaos.errors import FaultError
+from chaos.logging import get_logger
+from chaos.stack.docker_api import docker_client
+from chaos.stack.labels import COMPOSE_PROJECT, DATACENTER
+
+log = get_logger(__name__)
+
+
+def _container(container_id: str):
+    try:
+        return docker_client().containers.get(container_id)
+    except NotFound as exc:
+        raise FaultError(f"container {container_id[:12]} is gone") from exc
+
+
+def kill(container_id: str, signal: str = "SIGKILL") -> None:
+    try:
+        _container(container_id).kill(signal=signal)
+    except APIError as exc:
+        if "is not running" not in str(exc):
+            raise FaultError(f"could not kill {container_id[:12]}: {exc}") from exc
+
+
+def start(container_id: str) -> None:
+    container = _container(container_id)
+    if container.status == "paused":
+        container.unpause()
+    elif container.status != "running":
+        container.start()
+
+
+def pause(container_id: str) -> None:
+    _container(container_id).pause()
+
+
+def unpause(container_id: str) -> None:
+    """Idempotent: a container that is not paused (or is gone) is left as it is."""
+    try:
+        container = docker_client().containers.get(container_id)
+    except NotFound:
+        return
+    if container.status == "paused":
+        container.unpause()
+
+
+def networks_of(container_id: str) -> list[str]:
+    attrs = docker_client().api.inspect_container(container_id)
+    return sorted((attrs["NetworkSettings"].get("Networks") or {}).keys())
+
+
+def disconnect(container_id: str, network: str) -> None:
+    try:
+        docker_client().api.disconnect_container_from_network(container_id, network, force=True)
+    except NotFound:
+        return
+    except APIError as exc:
+        if "is not connected" not in str(exc):
+            raise FaultError(f"could not cut {container_id[:12]} from {network}: {exc}") from exc
+
+
+def connect(container_id: str, network: str, aliases: list[str] | None = None) -> None:
+    try:
+        docker_client().api.connect_container_to_network(container_id, network, aliases=aliases)
+    except APIError as exc:
+        if "already exists" not in str(exc):
+            raise FaultError(f"could not reconnect {container_id[:12]} to {network}: {exc}") from exc
+
+
+def remove(container_id: str) -> None:
+    try:
+        docker_client().api.remove_container(container_id, force=True, v=False)
+    except NotFound:
+        return
+
+
+def datacenter_volumes(project: str, datacenter: str) -> list[str]:
+    filters = {"label": [f"{COMPOSE_PROJECT}={project}", f"{DATACENTER}={datacenter}"]}
+    return sorted(v["Name"] for v in (docker_client().api.volumes(filters=filters).get("Volumes") or []))
+
+
+def remove_volume(name: str) -> None:
+    try:
+        docker_client().api.remove_volume(name, force=True)
+    except NotFound:
+        return
+    except APIError as exc:
+        raise FaultError(f"could not destroy volume {name}: {exc}") from exc
+    log.info("volume_destroyed", volume=name)
