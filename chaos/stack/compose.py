@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -63,6 +64,10 @@ class ComposeStack:
     def is_bundled(self) -> bool:
         return self.compose_file.resolve() == BUNDLED_COMPOSE_FILE
 
+    def setting(self, name: str, default: str) -> str:
+        """A compose variable as this stack sees it: its own env, then the process's, then the default."""
+        return self.env.get(name) or os.environ.get(name) or default
+
     @cached_property
     def _compose(self) -> list[str]:
         return compose_command()
@@ -96,6 +101,17 @@ class ComposeStack:
 
     def services(self) -> list[str]:
         return self.compose("config", "--services").stdout.split()
+
+    def config(self) -> dict:
+        """The resolved compose model (services with their labels, volumes with theirs)."""
+        return json.loads(self.compose("config", "--format", "json").stdout)
+
+    def services_by_label(self) -> dict[str, dict[str, str]]:
+        """service -> its entchaos labels, from the compose file (also for services not running)."""
+        return {
+            name: {k: v for k, v in (spec.get("labels") or {}).items() if k.startswith("entchaos.")}
+            for name, spec in self.config().get("services", {}).items()
+        }
 
     # --- inspection through the SDK ---------------------------------------------------------
     def container_attrs(self) -> list[dict]:
