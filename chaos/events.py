@@ -1,0 +1,235 @@
+"""What a run announces, and the one bus that dispatches it.
+
+Events are small dataclasses; listeners (journal, console view, reports) get every event through
+one generic `Bus.emit` loop. A listener is any callable taking an event; it picks what it cares about.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from chaos.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    durable: ClassVar[bool] = False  # the journal fsyncs durable events before the engine goes on
+    at: float = field(default_factory=_now)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"event": self.kind, **{f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}}
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    durable: ClassVar[bool] = True
+    run_id: str
+    runbook: str
+    runbook_path: str
+    project: str
+    folder: str
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepPlanned(Event):
+    kind: ClassVar[str] = "step_planned"
+    phase: str  # steps | rollback
+    step_id: str
+    step_kind: str
+    description: str
+    targets: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseStarted(Event):
+    kind: ClassVar[str] = "phase_started"
+    phase: str  # hypothesis-before | steps | verify | hypothesis-after | rollback
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadStarted(Event):
+    kind: ClassVar[str] = "load_started"
+    profile: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadStopped(Event):
+    kind: ClassVar[str] = "load_stopped"
+    requests: int = 0
+    failures: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadSampled(Event):
+    """One point of the timeline the report plots."""
+
+    kind: ClassVar[str] = "load_sampled"
+    requests: int
+    availability: float | None
+    p95_ms: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    phase: str
+    step_id: str
+    step_kind: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    phase: str
+    step_id: str
+    step_kind: str
+    started_at: float
+    duration_s: float
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaultInjecting(Event):
+    """Written (and fsynced) BEFORE the fault is applied: `entchaos recover` reverts from it."""
+
+    kind: ClassVar[str] = "fault_injecting"
+    durable: ClassVar[bool] = True
+    record: Any  # FaultRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaultInjected(Event):
+    kind: ClassVar[str] = "fault_injected"
+    durable: ClassVar[bool] = True
+    record: Any  # FaultRecord, completed by inject
+    duration_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaultReverted(Event):
+    kind: ClassVar[str] = "fault_reverted"
+    durable: ClassVar[bool] = True
+    step_id: str
+    fault: str
+    by: str  # "revert", "duration", a step id (reverted_by), "recover"
+    duration_s: float
+    ok: bool = True
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckDone(Event):
+    kind: ClassVar[str] = "check_done"
+    name: str
+    phase: str
+    expected: str
+    observed: Any
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricRecorded(Event):
+    kind: ClassVar[str] = "metric_recorded"
+    name: str
+    value: float | int | None
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopConditionBreached(Event):
+    kind: ClassVar[str] = "stop_condition_breached"
+    durable: ClassVar[bool] = True
+    name: str
+    expected: str
+    observed: Any
+    for_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManualPrompt(Event):
+    kind: ClassVar[str] = "manual_prompt"
+    step_id: str
+    instruction: str
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInterrupted(Event):
+    kind: ClassVar[str] = "run_interrupted"
+    durable: ClassVar[bool] = True
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    durable: ClassVar[bool] = True
+    verdict: str  # pass | fail | aborted | error
+    exit_code: int
+    reason: str = ""
+    duration_s: float = 0.0
+
+
+Listener = Callable[[Event], None]
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunStarted, StepPlanned, PhaseStarted, LoadStarted, LoadStopped, LoadSampled, StepStarted, StepFinished,
+        FaultInjecting, FaultInjected, FaultReverted, CheckDone, MetricRecorded, StopConditionBreached,
+        ManualPrompt, RunInterrupted, RunFinished,
+    )
+}
+
+
+class Bus:
+    """Dispatch events to listeners, in the order they subscribed, one event at a time (threads share it)."""
+
+    def __init__(self, *listeners: Listener) -> None:
+        self._listeners: list[Listener] = list(listeners)
+        self._lock = threading.RLock()
+
+    def subscribe(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            for listener in self._listeners:
+                try:
+                    listener(event)
+                except Exception as exc:
+                    # A durable event that cannot be journaled must stop the run: we would lose track of a fault.
+                    if event.durable and getattr(listener, "critical", False):
+                        raise
+                    log.warning("listener_failed", listener=repr(listener), event=event.kind, error=str(exc))

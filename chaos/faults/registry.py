@@ -1,0 +1,81 @@
+"""Name → class registries, filled by a decorator, for faults and probes alike.
+
+A registry auto-imports every module of its package the first time it is asked,
+so adding a fault (or a probe) is one new module with `@register("name")` on its class.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from chaos.logging import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T", bound=type)
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, packages: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.packages = packages
+        self._classes: dict[str, T] = {}
+        self._discovered = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def decorate(cls: T) -> T:
+            other = self._classes.get(name)
+            if other is not None and other is not cls:
+                raise ValueError(f"{self.kind} name {name!r} registered twice: {other.__module__} and {cls.__module__}")
+            cls.name = name  # type: ignore[attr-defined]
+            self._classes[name] = cls
+            return cls
+
+        return decorate
+
+    def discover(self) -> None:
+        """Import every module of the registry's packages (once), so their decorators run."""
+        if self._discovered:
+            return
+        self._discovered = True
+        for package_name in self.packages:
+            try:
+                package = importlib.import_module(package_name)
+            except ImportError as exc:  # the package of probes may not exist yet: the built-ins still work
+                log.debug("registry_package_missing", kind=self.kind, package=package_name, error=str(exc))
+                continue
+            for info in pkgutil.iter_modules(getattr(package, "__path__", []), prefix=f"{package_name}."):
+                if info.name.rsplit(".", 1)[-1].startswith("_"):
+                    continue
+                importlib.import_module(info.name)
+
+    def get(self, name: str) -> T:
+        self.discover()
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise KeyError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; known: {', '.join(self.names()) or 'none'}"
+
+    def __contains__(self, name: object) -> bool:
+        self.discover()
+        return name in self._classes
+
+    def names(self) -> list[str]:
+        self.discover()
+        return sorted(self._classes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def unregister(self, name: str) -> None:
+        """For tests that register fakes."""
+        self._classes.pop(name, None)

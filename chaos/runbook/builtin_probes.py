@@ -1,0 +1,85 @@
+"""Probes that need nothing but the run itself: constants, recorded metrics, load statistics."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chaos.errors import ProbeFailed
+from chaos.runbook.load import PERCENTILES, LoadStats
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@register_probe("constant")
+class Constant(Probe):
+    """Always the same value: for tests and for runbooks under construction."""
+
+    class Params(_Strict):
+        value: float | int | bool | str
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return self.params.value
+
+
+@register_probe("metric")
+class Metric(Probe):
+    """A metric recorded earlier in the run (by a wait-for, a playbook, a probe step)."""
+
+    class Params(_Strict):
+        name: str
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        if self.params.name not in ctx.metrics:
+            raise ProbeFailed(
+                f"metric {self.params.name!r} was not recorded in this run",
+                fix="record it with `record:` on an earlier step",
+            )
+        return ctx.metrics[self.params.name]
+
+
+def _window_stats(ctx: ProbeContext, window_s: float | None) -> LoadStats:
+    if ctx.load is None:
+        raise ProbeFailed("this probe reads the load statistics, but the runbook has no `load`", fix="add `load:`")
+    since = None if window_s is None else ctx.clock() - window_s
+    return ctx.load.stats(since=since)
+
+
+@register_probe("load-availability")
+class LoadAvailability(Probe):
+    """Share of requests answered well over the last `window_s` seconds (whole run when omitted)."""
+
+    class Params(_Strict):
+        window_s: float | None = Field(default=10.0, gt=0)
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return _window_stats(ctx, self.params.window_s).availability
+
+
+@register_probe("load-latency")
+class LoadLatency(Probe):
+    """A latency percentile (ms) over the last `window_s` seconds."""
+
+    class Params(_Strict):
+        percentile: float = 95.0
+        window_s: float | None = Field(default=10.0, gt=0)
+
+        @field_validator("percentile")
+        @classmethod
+        def _known(cls, value: float) -> float:
+            if value not in PERCENTILES:
+                raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
+            return value
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return _window_stats(ctx, self.params.window_s).percentile_ms(self.params.percentile)
+
+
+@register_probe("lost-acked-writes")
+class LostAckedWrites(Probe):
+    """Writes the application acknowledged that the database no longer holds (the load's ledger)."""
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return _window_stats(ctx, None).lost_acked_writes

@@ -1,0 +1,389 @@
+"""The runbook, typed: what the YAML says, validated once, then passed around as objects (no dicts of dicts).
+
+Steps, verifications and stop conditions are tagged by the key that names them (`fault: kill`,
+`wait-for: <probe>`, `playbook: <name>` …), which reads well in YAML and selects the model here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from chaos.runbook.load import PERCENTILES
+
+Scalar = float | int | bool | str
+Source = Literal["host", "internet-fr", "internet-abroad"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Tolerance(Strict):
+    """Bounds a measurement must respect; every bound given must hold. `{gte: 0.99}`, `{eq: 0}`, `{lte: 30}`."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+
+    @model_validator(mode="after")
+    def _one_bound_at_least(self) -> Tolerance:
+        if not self.bounds():
+            raise ValueError("a tolerance needs at least one of eq, ne, gt, gte, lt, lte, in")
+        return self
+
+    def bounds(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(by_alias=True).items() if v is not None}
+
+    def describe(self) -> str:
+        signs = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in"}
+        return " and ".join(f"{signs[k]} {v}" for k, v in self.bounds().items())
+
+    def holds(self, value: Any) -> bool:
+        """False for a missing or NaN measurement: what cannot be measured does not pass."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        checks = {
+            "eq": lambda b: value == b,
+            "ne": lambda b: value != b,
+            "gt": lambda b: _num(value) is not None and _num(value) > b,
+            "gte": lambda b: _num(value) is not None and _num(value) >= b,
+            "lt": lambda b: _num(value) is not None and _num(value) < b,
+            "lte": lambda b: _num(value) is not None and _num(value) <= b,
+            "in": lambda b: value in b,
+        }
+        return all(checks[k](b) for k, b in self.bounds().items())
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, int | float) else None
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="used in reports/<name>/")
+    description: str = ""
+    story: str = ""
+
+
+class StackSpec(Strict):
+    compose_file: str | None = None  # None: the bundled ENT stack
+    project: str | None = None
+    profile: str | None = None
+
+
+class ScheduleStage(Strict):
+    at_s: float = Field(ge=0)
+    rps: float = Field(ge=0)
+
+
+class LoadSpec(Strict):
+    """Open-model traffic: a named profile, or an explicit schedule of request rates over time."""
+
+    profile: str | None = None
+    schedule: list[ScheduleStage] | None = None
+    journeys: dict[str, float] = Field(default_factory=dict)  # journey name -> share of the traffic
+    source: Source = "host"
+    duration_s: float | None = Field(default=None, gt=0)
+    sample_s: float = Field(default=1.0, gt=0, description="timeline resolution in the report")
+
+    @model_validator(mode="after")
+    def _profile_or_schedule(self) -> LoadSpec:
+        if (self.profile is None) == (self.schedule is None):
+            raise ValueError("give exactly one of `profile` or `schedule`")
+        return self
+
+    @field_validator("journeys")
+    @classmethod
+    def _shares(cls, journeys: dict[str, float]) -> dict[str, float]:
+        if any(v < 0 for v in journeys.values()):
+            raise ValueError("journey shares must be >= 0")
+        if journeys and sum(journeys.values()) <= 0:
+            raise ValueError("journey shares must not all be 0")
+        return journeys
+
+
+class ProbeCall(Strict):
+    """A probe with its parameters and the tolerance that says the service is fine."""
+
+    name: str
+    probe: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    expect: Tolerance
+
+
+class Hypothesis(Strict):
+    """The steady state: checked before the steps and again after them."""
+
+    probes: list[ProbeCall] = Field(min_length=1)
+    check_after: bool = True
+    settle_s: float = Field(default=0.0, ge=0, description="after the steps, keep probing this long before failing")
+
+
+# ---- steps ---------------------------------------------------------------------------------------------------
+
+
+class StepBase(Strict):
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def step_id(self) -> str:
+        assert self.id is not None, "the loader names every step"
+        return self.id
+
+
+class FaultStep(StepBase):
+    fault: str
+    target: dict[str, str] = Field(min_length=1, description="labels: {datacenter: sbg, role: app}")
+    count: int | None = Field(default=None, gt=0, description="hit this many of the matching containers")
+    params: dict[str, Any] = Field(default_factory=dict)
+    duration_s: float | None = Field(default=None, gt=0, description="revert by itself after this long")
+    reverted_by: str | None = Field(default=None, description="id of the step that repairs a destructive fault")
+
+    @property
+    def kind(self) -> str:
+        return "fault"
+
+
+class WaitForStep(StepBase):
+    wait_for: str = Field(alias="wait-for", description="a probe name")
+    params: dict[str, Any] = Field(default_factory=dict)
+    until: Tolerance
+    timeout_s: float = Field(gt=0)
+    interval_s: float = Field(default=0.5, gt=0)
+    since: str | None = Field(default=None, description="measure from the start of this step (default: this one)")
+    record: str | None = Field(default=None, description="metric name for the time it took, e.g. ttd_s")
+
+    @property
+    def kind(self) -> str:
+        return "wait-for"
+
+
+class ProbeStep(StepBase):
+    probe: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    expect: Tolerance | None = None
+    record: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "probe"
+
+
+class PlaybookStep(StepBase):
+    playbook: str
+    extravars: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = Field(default=600.0, gt=0)
+    record: str | None = Field(default=None, description="metric name for its duration, e.g. ttm_s")
+
+    @property
+    def kind(self) -> str:
+        return "playbook"
+
+
+class ManualStep(StepBase):
+    manual: str = Field(description="what the people on the game day must do")
+    timeout_s: float | None = Field(default=None, gt=0)
+    record: str | None = Field(default=None, description="metric name for the time they took")
+
+    @property
+    def kind(self) -> str:
+        return "manual"
+
+
+STEP_KEYS = {"fault": "fault", "wait-for": "wait-for", "wait_for": "wait-for", "probe": "probe",
+             "playbook": "playbook", "manual": "manual"}
+
+
+def _tag_by_key(keys: dict[str, str], by_type: dict[type, str]) -> Any:
+    """Pick the union member from the key present in the YAML mapping (or the type of a built model)."""
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, BaseModel):
+            return by_type.get(type(value))
+        if isinstance(value, dict):
+            found = [tag for key, tag in keys.items() if key in value]
+            return f"<{found[0]}>" if len(found) == 1 else None
+        return None
+
+    return pick
+
+
+Step = Annotated[
+    Annotated[FaultStep, Tag("<fault>")]
+    | Annotated[WaitForStep, Tag("<wait-for>")]
+    | Annotated[ProbeStep, Tag("<probe>")]
+    | Annotated[PlaybookStep, Tag("<playbook>")]
+    | Annotated[ManualStep, Tag("<manual>")],
+    Discriminator(
+        _tag_by_key(
+            STEP_KEYS,
+            {FaultStep: "<fault>", WaitForStep: "<wait-for>", ProbeStep: "<probe>", PlaybookStep: "<playbook>",
+             ManualStep: "<manual>"},
+        ),
+        custom_error_type="step_kind",
+        custom_error_message="a step needs exactly one of: fault, wait-for, probe, playbook, manual",
+    ),
+]
+
+
+# ---- verifications ---------------------------------------------------------------------------------------------
+
+Window = str  # "run" | "steady" | "during:<step>" | "after:<step>"
+
+
+def _check_window(value: str) -> str:
+    if value in ("run", "steady") or (value.partition(":")[0] in ("during", "after") and value.partition(":")[2]):
+        return value
+    raise ValueError("window is `run`, `steady`, `during:<step id>` or `after:<step id>`")
+
+
+class AvailabilityCheck(Strict):
+    name: str | None = None
+    availability: Tolerance
+    window: Window = "run"
+    record: str | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        return _check_window(value)
+
+
+class LatencyBound(Strict):
+    percentile: float = 95.0
+    lte_ms: float = Field(gt=0)
+
+    @field_validator("percentile")
+    @classmethod
+    def _known(cls, value: float) -> float:
+        if value not in PERCENTILES:
+            raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
+        return value
+
+
+class LatencyCheck(Strict):
+    name: str | None = None
+    latency: LatencyBound
+    window: Window = "run"
+    record: str | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        return _check_window(value)
+
+
+METRIC_SUGAR = ("rto_s", "ttd_s", "ttm_s", "lost_acked_writes")
+
+
+class MetricCheck(Strict):
+    """A metric recorded during the run. `rto_s: {lte: 30}` is short for `metric: rto_s, expect: {lte: 30}`."""
+
+    name: str | None = None
+    metric: str
+    expect: Tolerance
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sugar(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "metric" not in data:
+            for key in METRIC_SUGAR:
+                if key in data:
+                    rest = {k: v for k, v in data.items() if k != key}
+                    return {**rest, "metric": key, "expect": data[key]}
+        return data
+
+
+class ProbeCheck(Strict):
+    """Any probe with a tolerance. `replication: {eq: sync}` is short for `probe: replication, expect: …`."""
+
+    name: str | None = None
+    probe: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    expect: Tolerance
+    within_s: float = Field(default=0.0, ge=0, description="keep probing this long before failing")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sugar(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "replication" in data and "probe" not in data:
+            rest = {k: v for k, v in data.items() if k != "replication"}
+            return {**rest, "probe": "replication", "expect": data["replication"]}
+        return data
+
+
+VERIFY_KEYS = {"availability": "availability", "latency": "latency", "metric": "metric", "probe": "probe",
+               "replication": "probe", **{k: "metric" for k in METRIC_SUGAR}}
+
+Verification = Annotated[
+    Annotated[AvailabilityCheck, Tag("<availability>")]
+    | Annotated[LatencyCheck, Tag("<latency>")]
+    | Annotated[MetricCheck, Tag("<metric>")]
+    | Annotated[ProbeCheck, Tag("<probe>")],
+    Discriminator(
+        _tag_by_key(
+            VERIFY_KEYS,
+            {AvailabilityCheck: "<availability>", LatencyCheck: "<latency>", MetricCheck: "<metric>",
+             ProbeCheck: "<probe>"},
+        ),
+        custom_error_type="verification_kind",
+        custom_error_message="a verification needs one of: availability, latency, metric, "
+        + ", ".join(METRIC_SUGAR)
+        + ", replication, probe",
+    ),
+]
+
+
+class StopCondition(Strict):
+    """Abort and roll back when the probe stays out of `bound` for `for_s` seconds (AWS FIS stop conditions)."""
+
+    name: str
+    probe: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    bound: Tolerance
+    for_s: float = Field(default=0.0, ge=0)
+    interval_s: float = Field(default=1.0, gt=0)
+
+
+class Runbook(Strict):
+    metadata: Metadata
+    stack: StackSpec = StackSpec()
+    load: LoadSpec | None = None
+    hypothesis: Hypothesis | None = None
+    steps: list[Step] = Field(min_length=1)
+    verify: list[Verification] = Field(default_factory=list)
+    rollback: list[Step] = Field(default_factory=list)
+    stop_conditions: list[StopCondition] = Field(default_factory=list)
+
+    # filled by the loader; not part of the YAML
+    source: str = Field(default="<memory>", exclude=True)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def step(self, step_id: str) -> FaultStep | WaitForStep | ProbeStep | PlaybookStep | ManualStep:
+        for step in [*self.steps, *self.rollback]:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
