@@ -17,6 +17,7 @@ from chaos.errors import EnvironmentProblem, StackError
 from chaos.logging import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, Target
+from chaos.stack.labels import select as select_targets
 
 log = get_logger(__name__)
 
@@ -127,6 +128,10 @@ class ComposeStack:
 
     def targets(self) -> list[Target]:
         return sorted((Target.from_attrs(a) for a in self.container_attrs()), key=lambda t: t.service)
+
+    def select(self, labels: Mapping[str, str], *, chaos_only: bool = True) -> list[Target]:
+        """Containers matching every label (short keys: datacenter, role, service)."""
+        return select_targets(self.targets(), labels, chaos_only=chaos_only)
 
     def container_of(self, service: str) -> Target:
         for target in self.targets():

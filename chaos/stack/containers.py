@@ -19,6 +19,21 @@ def _container(container_id: str):
         raise FaultError(f"container {container_id[:12]} is gone") from exc
 
 
+def exists(container_id: str) -> bool:
+    try:
+        docker_client().api.inspect_container(container_id)
+    except NotFound:
+        return False
+    return True
+
+
+def is_running(container_id: str) -> bool:
+    try:
+        return docker_client().api.inspect_container(container_id)["State"]["Running"]
+    except NotFound:
+        return False
+
+
 def kill(container_id: str, signal: str = "SIGKILL") -> None:
     try:
         _container(container_id).kill(signal=signal)

@@ -1,0 +1,66 @@
+"""datacenter-fire: like SBG2 in March 2021, a whole datacenter goes at once and nothing comes back.
+
+Every container of the datacenter is SIGKILLed at the same instant (no goodbye), cut from every
+network, removed, and its volumes destroyed. It is destructive: the runbook names the step that
+rebuilds (the `rebuild-datacenter` playbook). Reverting it from a journal (`entchaos recover`)
+runs the same remediation: fail the database over if needed, then rebuild.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from chaos.errors import FaultError
+from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.logging import get_logger
+from chaos.stack import containers
+
+log = get_logger(__name__)
+
+
+@register("datacenter-fire")
+class DatacenterFire(Fault):
+    destructive = True
+
+    def prepare(self, ctx: FaultContext) -> dict:
+        datacenters = {t.datacenter for t in ctx.targets}
+        if len(datacenters) != 1:
+            raise FaultError(
+                f"a fire burns one datacenter; the targets span {sorted(datacenters) or 'none'}",
+                fix="select the targets with `datacenter: <name>` only",
+            )
+        datacenter = datacenters.pop()
+        return {
+            "datacenter": datacenter,
+            "networks": {t.id: containers.networks_of(t.id) for t in ctx.targets if containers.exists(t.id)},
+            "volumes": containers.datacenter_volumes(ctx.stack.project, datacenter),
+        }
+
+    def inject(self, ctx: FaultContext) -> FaultRecord:
+        ids = [t.id for t in ctx.targets]
+        # All at once: a fire does not stop the database politely after the apps.
+        with ThreadPoolExecutor(max_workers=max(1, len(ids))) as pool:
+            list(pool.map(containers.kill, ids))
+        for container_id, networks in ctx.record.state["networks"].items():
+            for network in networks:
+                containers.disconnect(container_id, network)
+        for container_id in ids:
+            containers.remove(container_id)
+        for volume in ctx.record.state["volumes"]:
+            containers.remove_volume(volume)
+        log.info("datacenter_burned", datacenter=ctx.record.state["datacenter"], containers=len(ids),
+                 volumes=len(ctx.record.state["volumes"]))
+        return ctx.record
+
+    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        from chaos.runbook.playbook import run_playbook_or_raise
+
+        datacenter = record.state.get("datacenter")
+        if not datacenter:
+            return
+        services = {t.service for t in record.targets}
+        running = {t.service for t in ctx.stack.select({"datacenter": datacenter}) if containers.is_running(t.id)}
+        if services <= running:
+            return  # already rebuilt (by the runbook's own step)
+        run_playbook_or_raise("failover-database", ctx.stack, {"failed_datacenter": datacenter})
+        run_playbook_or_raise("rebuild-datacenter", ctx.stack, {"datacenter": datacenter})
