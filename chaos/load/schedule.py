@@ -1,0 +1,208 @@
+"""Arrival schedules: when each request (or journey) is *meant* to start, computed from the clock alone.
+
+Every shape (constant, ramp, step surge, data profile) is a piecewise-linear rate r(t). The i-th arrival is
+the instant the cumulative count N(t) = integral of r reaches i: evenly spread, deterministic, so the truth
+of a measurement can be computed from the schedule. A Poisson option draws exponential gaps instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from chaos.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A rate profile plus the hard bounds that make every run stop by itself."""
+
+    points: tuple[tuple[float, float], ...]  # (t_s, rate per s), t non-decreasing; equal t = a jump
+    duration_s: float
+    max_requests: int | None = None
+    poisson: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.points) < 2:
+            raise InvalidInput("a load profile needs at least two (t_s, rate) points", fix="give a start and an end")
+        last_t = -math.inf
+        for t, rate in self.points:
+            if t < last_t:
+                raise InvalidInput(f"profile times must not go back (t={t} after t={last_t})", fix="sort the points")
+            if rate < 0 or not math.isfinite(rate):
+                raise InvalidInput(f"profile rate must be a finite number >= 0, got {rate} at t={t}")
+            last_t = t
+        if not (self.duration_s > 0 and math.isfinite(self.duration_s)):
+            raise InvalidInput(f"duration must be > 0 seconds, got {self.duration_s}", fix="set --duration")
+        if self.max_requests is not None and self.max_requests < 0:
+            raise InvalidInput(f"max requests must be >= 0, got {self.max_requests}")
+
+    @property
+    def end_s(self) -> float:
+        return min(self.duration_s, self.points[-1][0])
+
+    def rate_at(self, t: float) -> float:
+        """Rate at time t (right-continuous at jumps)."""
+        pts = self.points
+        if t < pts[0][0] or t >= pts[-1][0]:
+            return 0.0
+        for (t0, r0), (t1, r1) in itertools.pairwise(pts):
+            if t0 <= t < t1:
+                return r0 + (r1 - r0) * (t - t0) / (t1 - t0)
+        return 0.0
+
+    def expected_count(self) -> float:
+        """Arrivals the profile asks for before the bounds cut it."""
+        total = 0.0
+        end = self.end_s
+        for (t0, r0), (t1, r1) in itertools.pairwise(self.points):
+            if t1 <= t0 or t0 >= end:
+                continue
+            t1c = min(t1, end)
+            r1c = r0 + (r1 - r0) * (t1c - t0) / (t1 - t0)
+            total += (r0 + r1c) / 2 * (t1c - t0)
+        if self.max_requests is not None:
+            total = min(total, float(self.max_requests))
+        return total
+
+    def offsets(self) -> Iterator[float]:
+        """Intended start offsets (seconds from the run start), increasing, within both bounds."""
+        source = self._poisson_offsets() if self.poisson else self._even_offsets()
+        limit = self.max_requests
+        end = self.end_s
+        for n, t in enumerate(source):
+            if t >= end or (limit is not None and n >= limit):
+                return
+            yield t
+
+    def _even_offsets(self) -> Iterator[float]:
+        # The arrival k happens when the cumulative count crosses k: exact inversion per linear segment.
+        done = 0.0  # arrivals accumulated before the current segment
+        k = 0  # next arrival index; arrival 0 at the first instant the rate is positive
+        for (t0, r0), (t1, r1) in itertools.pairwise(self.points):
+            seg = t1 - t0
+            if seg <= 0:
+                continue
+            slope = (r1 - r0) / seg
+            area = (r0 + r1) / 2 * seg
+            while k < done + area:
+                c = k - done  # count still to accumulate inside this segment
+                tau = c / r0 if slope == 0 else (-r0 + math.sqrt(max(r0 * r0 + 2 * slope * c, 0.0))) / slope
+                yield t0 + min(max(tau, 0.0), seg)
+                k += 1
+            done += area
+
+    def _poisson_offsets(self) -> Iterator[float]:
+        # Thinning (Lewis-Shedler) against the profile's peak rate.
+        rng = random.Random(self.seed)
+        peak = max(r for _, r in self.points)
+        if peak <= 0:
+            return
+        t = self.points[0][0]
+        while t < self.end_s:
+            t += rng.expovariate(peak)
+            if rng.random() * peak < self.rate_at(t):
+                yield t
+
+
+def constant(rate: float, duration_s: float, *, max_requests: int | None = None, poisson: bool = False) -> Schedule:
+    return Schedule(((0.0, rate), (duration_s, rate)), duration_s, max_requests, poisson)
+
+
+def ramp(
+    start_rate: float, end_rate: float, duration_s: float, *, max_requests: int | None = None, poisson: bool = False
+) -> Schedule:
+    return Schedule(((0.0, start_rate), (duration_s, end_rate)), duration_s, max_requests, poisson)
+
+
+def step_surge(
+    base_rate: float,
+    surge_rate: float,
+    surge_at_s: float,
+    surge_for_s: float,
+    duration_s: float,
+    *,
+    max_requests: int | None = None,
+    poisson: bool = False,
+) -> Schedule:
+    """Base rate, a jump to the surge rate at `surge_at_s` for `surge_for_s`, back to the base (the 9:02 shape)."""
+    end_surge = min(surge_at_s + surge_for_s, duration_s)
+    pts = (
+        (0.0, base_rate),
+        (surge_at_s, base_rate),
+        (surge_at_s, surge_rate),
+        (end_surge, surge_rate),
+        (end_surge, base_rate),
+        (duration_s, base_rate),
+    )
+    return Schedule(pts, duration_s, max_requests, poisson)
+
+
+def profile(
+    points: Sequence[Sequence[float]],
+    *,
+    duration_s: float | None = None,
+    max_requests: int | None = None,
+    poisson: bool = False,
+) -> Schedule:
+    """A profile from data: (t_s, rate) points, linearly interpolated."""
+    try:
+        pts = tuple((float(p[0]), float(p[1])) for p in points)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise InvalidInput(f"profile points must be [t_s, rate] pairs: {exc}", fix="e.g. [[0, 10], [60, 200]]") from exc
+    if not pts:
+        raise InvalidInput("profile has no points", fix="give at least two [t_s, rate] pairs")
+    return Schedule(pts, duration_s if duration_s is not None else pts[-1][0], max_requests, poisson)
+
+
+def load_profile(path: str | Path, *, duration_s: float | None = None, max_requests: int | None = None) -> Schedule:
+    """Read a profile from YAML or JSON: either a list of [t_s, rate] or {points: [...], poisson: bool}."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read profile: {exc.strerror}", where=str(p), fix="check the path") from exc
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"profile is not valid {p.suffix.lstrip('.') or 'YAML'}: {exc}", where=str(p)) from exc
+    poisson = False
+    if isinstance(data, dict):
+        poisson = bool(data.get("poisson", False))
+        max_requests = data.get("max_requests", max_requests)
+        duration_s = data.get("duration_s", duration_s)
+        data = data.get("points")
+    if not isinstance(data, list):
+        raise InvalidInput("profile must be a list of [t_s, rate] points", where=str(p), fix="see docs: profile file")
+    return profile(data, duration_s=duration_s, max_requests=max_requests, poisson=poisson)
+
+
+def from_spec(spec: str, duration_s: float, *, max_requests: int | None = None) -> Schedule:
+    """Parse a compact CLI spec: `constant:200`, `ramp:10:500`, `surge:50:800:10:20` (base, surge, at, for),
+    or `file:PATH` (YAML/JSON profile)."""
+    kind, _, rest = spec.partition(":")
+    args = rest.split(":") if rest else []
+    try:
+        if kind == "file":
+            return load_profile(rest, duration_s=duration_s, max_requests=max_requests)
+        nums = [float(a) for a in args]
+        if kind == "constant" and len(nums) == 1:
+            return constant(nums[0], duration_s, max_requests=max_requests)
+        if kind == "ramp" and len(nums) == 2:
+            return ramp(nums[0], nums[1], duration_s, max_requests=max_requests)
+        if kind == "surge" and len(nums) == 4:
+            return step_surge(*nums, duration_s, max_requests=max_requests)
+    except ValueError as exc:
+        raise InvalidInput(f"bad number in profile spec {spec!r}: {exc}") from exc
+    raise InvalidInput(
+        f"unknown profile spec {spec!r}",
+        fix="use constant:RATE, ramp:FROM:TO, surge:BASE:SURGE:AT_S:FOR_S or file:PATH",
+    )
