@@ -107,12 +107,16 @@ step_base_image() {
   say "4/5 no registry answers: building $BASE_IMAGE with debootstrap --variant=minbase bookworm (about a minute)"
   debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$STATE/debootstrap.log" 2>&1 \
     || die "debootstrap failed (see $STATE/debootstrap.log): check the Debian mirror $DEBIAN_MIRROR."
-  # The image trusts what this host trusts, so apt and pip inside builds reach the same mirrors.
-  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
+  # The image trusts what this host trusts (a TLS-inspecting proxy included), so apt and pip inside
+  # builds reach the same mirrors. A separate file: Debian's ca-certificates would overwrite the bundle.
+  local ca=/etc/ssl/certs/ca-certificates.crt
+  [ -f "$ca" ] && mkdir -p "$rootfs/etc/ssl" && cp "$ca" "$rootfs/etc/ssl/entchaos-host-ca.crt"
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$rootfs/etc/apt/apt.conf.d/90entchaos"
   printf 'deb %s bookworm main\n' "$DEBIAN_MIRROR" >"$rootfs/etc/apt/sources.list"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+  local env_ca=()
+  [ -f "$rootfs/etc/ssl/entchaos-host-ca.crt" ] && env_ca=(-c 'ENV PIP_CERT=/etc/ssl/entchaos-host-ca.crt SSL_CERT_FILE=/etc/ssl/entchaos-host-ca.crt REQUESTS_CA_BUNDLE=/etc/ssl/entchaos-host-ca.crt')
+  tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' "${env_ca[@]}" -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
   say "4/5 base image $BASE_IMAGE imported"
 }
@@ -125,6 +129,8 @@ step_images() {
 case "${1:-all}" in
   venv) step_venv ;;
   engine) step_engine ;;
+  base) step_engine; step_base_image ;;
+  images) step_images ;;
   all) step_venv; step_engine; step_compose; step_base_image; step_images; say "ready" ;;
   *) die "unknown setup step '$1' (expected: all, venv, engine)" ;;
 esac

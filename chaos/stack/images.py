@@ -26,14 +26,18 @@ HASH_LABEL = "entchaos.context-hash"
 class ImageSpec:
     tag: str
     context: Path
+    dockerfile: str = "Dockerfile"  # relative to the context
+    sources: tuple[Path, ...] = ()  # what decides a rebuild; default: the whole context
 
-    def context_hash(self) -> str:
-        digest = hashlib.sha256(BASE_IMAGE.encode())
-        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(str(path.relative_to(self.context)).encode())
-            digest.update(path.read_bytes())
+    def context_hash(self, base_id: str = "") -> str:
+        digest = hashlib.sha256(f"{BASE_IMAGE}@{base_id}".encode())
+        for root in self.sources or (self.context,):
+            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+            for path in files:
+                if "__pycache__" in path.parts:
+                    continue
+                digest.update(str(path.relative_to(self.context)).encode())
+                digest.update(path.read_bytes())
         return digest.hexdigest()[:16]
 
 
@@ -44,6 +48,12 @@ IMAGES = (
     ImageSpec("entchaos/fallback:latest", FIXTURES / "fallback"),
     ImageSpec("entchaos/ent-app:latest", FIXTURES / "ent_app"),
     ImageSpec("entchaos/nettools:latest", FIXTURES / "images" / "nettools"),
+    ImageSpec(
+        "entchaos/client:latest",
+        PROJECT_ROOT,
+        dockerfile="fixtures/images/client/Dockerfile",
+        sources=(PROJECT_ROOT / "fixtures/images/client", PROJECT_ROOT / "chaos", PROJECT_ROOT / "pyproject.toml"),
+    ),
 )
 
 
@@ -57,16 +67,17 @@ def current_hash(tag: str) -> str | None:
 
 def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
     """Build one image; returns False when it was already up to date."""
-    wanted = spec.context_hash()
-    if not force and current_hash(spec.tag) == wanted:
-        log.info("image_up_to_date", image=spec.tag)
-        return False
     try:
-        docker_client().images.get(BASE_IMAGE)
+        base_id = docker_client().images.get(BASE_IMAGE).id
     except ImageNotFound as exc:
         raise EnvironmentProblem(
             f"base image {BASE_IMAGE} is missing", fix="run `make setup` (it builds it with debootstrap)"
         ) from exc
+    # A new base image (or a changed source) rebuilds; nothing else does.
+    wanted = spec.context_hash(base_id)
+    if not force and current_hash(spec.tag) == wanted:
+        log.info("image_up_to_date", image=spec.tag)
+        return False
     log.info("image_building", image=spec.tag, context=str(spec.context.relative_to(PROJECT_ROOT)))
     started = time.monotonic()
     api = docker_client().api
@@ -75,6 +86,7 @@ def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
         # network_mode=host: apt and pip inside the build reach the same mirrors as the host.
         for chunk in api.build(
             path=str(spec.context),
+            dockerfile=spec.dockerfile,
             tag=spec.tag,
             buildargs={"BASE_IMAGE": BASE_IMAGE},
             labels={HASH_LABEL: wanted},
