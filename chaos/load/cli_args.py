@@ -1,0 +1,140 @@
+"""`entchaos load` / `python -m chaos.load`: arguments, live progress line, final table. Printing lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from chaos.errors import ChaosError
+from chaos.load.classify import CLASSES
+from chaos.load.journeys import JOURNEYS, parse_mix
+from chaos.load.ledger import check_database
+from chaos.load.runner import LoadResult, LoadSpec, Progress, run_load
+from chaos.load.schedule import from_spec
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="http://127.0.0.1:8080", help="base URL (default: the edge)")
+    parser.add_argument(
+        "--profile",
+        default="constant:50",
+        help="constant:RATE | ramp:FROM:TO | surge:BASE:SURGE:AT_S:FOR_S | file:PATH (YAML/JSON [[t_s, rate], ...])",
+    )
+    parser.add_argument("--duration", type=float, default=30.0, help="hard bound, seconds (default 30)")
+    parser.add_argument("--max-requests", type=int, default=None, help="hard bound on arrivals (journey starts)")
+    parser.add_argument(
+        "--mix", default="flood", help=f"weighted journeys, e.g. pupil=8,teacher=1 (among {', '.join(JOURNEYS)})"
+    )
+    parser.add_argument("--path", default="/", help="URL path of the flood journey (default /)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout from the intended time, s")
+    parser.add_argument("--connect-timeout", type=float, default=3.0, help="TCP connect timeout, s")
+    parser.add_argument("--connections", type=int, default=512, help="cap on open connections (default 512)")
+    parser.add_argument("--think", type=float, default=0.0, help="think time between journey steps, s")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (journey choice, users, keys)")
+    parser.add_argument("--json", metavar="PATH", default=None, help="write the per-second series + summary (JSONL)")
+    parser.add_argument("--ledger", metavar="PATH", default=None, help="write the acknowledged-write ledger (JSONL)")
+    parser.add_argument(
+        "--check-db", metavar="CONNINFO", default=None, help="after the run, check the ledger against this database"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no live progress line")
+
+
+def spec_from_args(args: argparse.Namespace) -> LoadSpec:
+    return LoadSpec(
+        schedule=from_spec(args.profile, args.duration, max_requests=args.max_requests),
+        target=args.target,
+        mix=parse_mix(args.mix),
+        timeout_s=args.timeout,
+        connect_timeout_s=args.connect_timeout,
+        max_connections=args.connections,
+        think_s=args.think,
+        flood_path=args.path,
+        seed=args.seed,
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    try:
+        spec = spec_from_args(args)
+        result = run_load(spec, None if args.quiet else _progress_printer(out))
+        if not args.quiet and out.isatty():
+            out.write("\n")
+        print_table(result, out)
+        if args.json:
+            path = result.stats.write_jsonl(args.json)
+            out.write(f"series written to {path}\n")
+        if args.ledger:
+            path = result.ledger.write_jsonl(args.ledger)
+            out.write(f"ledger written to {path}\n")
+        if args.check_db:
+            check = check_database(result.ledger, args.check_db)
+            out.write("ledger check: " + json.dumps(check.as_dict()) + "\n")
+            return 0 if check.ok else 1
+    except ChaosError as exc:
+        sys.stderr.write(f"entchaos load: {exc.message}\n")
+        return exc.exit_code
+    return 0
+
+
+def format_progress(p: Progress) -> str:
+    classes = " ".join(f"{k} {v}" for k, v in p.by_class.items())
+    p95 = f"{p.p95_ms:.1f} ms" if p.p95_ms is not None else "-"
+    lag = f"  GENERATOR LATE {p.lag_ms:.0f} ms" if p.lag_ms > 50 else ""
+    return (
+        f"{p.elapsed_s:6.1f}s  sent {p.sent_rate:7.0f}/s  {classes}  p95 {p95}  "
+        f"in-flight {p.in_flight}  conns {p.connections}{lag}"
+    )
+
+
+def _progress_printer(out: TextIO) -> Callable[[Progress], None]:
+    tty = out.isatty()
+
+    def show(p: Progress) -> None:
+        line = format_progress(p)
+        out.write(("\r\x1b[2K" + line) if tty else line + "\n")
+        out.flush()
+
+    return show
+
+
+def _fmt(v: float | None) -> str:
+    return f"{v:9.2f}" if v is not None else f"{'-':>9}"
+
+
+def print_table(result: LoadResult, out: TextIO) -> None:
+    s = result.summary()
+    total = s["total"] or 1
+    out.write(
+        f"sent {s['sent']} arrivals in {s['elapsed_s']:.1f} s ({s['achieved_rate']:.0f}/s), "
+        f"{s['total']} requests answered or timed out, max dispatch lag {s['max_lag_ms']:.1f} ms\n"
+    )
+    out.write(f"{'class':<24}{'count':>9}{'%':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}\n")
+    for name in CLASSES:
+        c = s["classes"][name]
+        if c["count"]:
+            out.write(
+                f"{name:<24}{c['count']:>9}{100 * c['count'] / total:>7.1f}"
+                f"{_fmt(c['p50_ms'])}{_fmt(c['p95_ms'])}{_fmt(c['p99_ms'])}{_fmt(c['max_ms'])}\n"
+            )
+    for name, c in s["steps"].items():
+        if c["count"]:
+            ok = c["by_class"]["app"] + c["by_class"]["fallback"]
+            out.write(
+                f"{name:<24}{c['count']:>9}{100 * ok / c['count']:>7.1f}"
+                f"{_fmt(c['p50_ms'])}{_fmt(c['p95_ms'])}{_fmt(c['p99_ms'])}{_fmt(c['max_ms'])}\n"
+            )
+
+    def pct(v: float | None) -> str:
+        return f"{100 * v:.2f} %" if v is not None else "-"
+
+    out.write(
+        f"availability: all {pct(s['availability'])}  reads {pct(s['availability_read'])}  "
+        f"writes {pct(s['availability_write'])}\n"
+    )
+    ledger = result.ledger
+    if ledger.attempts:
+        out.write(f"writes: {len(ledger.attempts)} attempted, {len(ledger.acknowledged_keys)} acknowledged\n")

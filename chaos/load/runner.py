@@ -1,0 +1,322 @@
+"""Run a load spec for a bounded time: dispatch arrivals by the clock, report once per second, return a result.
+
+The dispatcher never waits for answers: it sleeps until the next intended time, sends everything due, and
+goes back to sleep. If the generator itself falls behind (CPU-bound), requests go out late but are still
+charged from their intended time, and `lag_ms` in the progress says so: the figure is never flattered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from chaos.errors import InvalidInput
+from chaos.load.classify import CLASSES
+from chaos.load.client import ConnectionPool, Pending, build_request
+from chaos.load.journeys import FLOOD, JourneyContext, Mix
+from chaos.load.ledger import WriteLedger
+from chaos.load.schedule import Schedule
+from chaos.load.stats import LoadStats
+from chaos.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class LoadSpec:
+    schedule: Schedule  # arrivals per second; for session journeys an arrival is one journey start
+    target: str = "http://127.0.0.1:8080"
+    mix: dict[str, float] = field(default_factory=lambda: {"flood": 1.0})
+    timeout_s: float = 5.0
+    connect_timeout_s: float = 3.0
+    max_connections: int = 512
+    think_s: float = 0.0
+    flood_path: str = "/"
+    drain_s: float | None = None  # after the last arrival; default timeout_s + 1
+    seed: int | None = None
+
+    def endpoint(self) -> tuple[str, int, str]:
+        u = urlsplit(self.target)
+        if u.scheme != "http" or not u.hostname:
+            raise InvalidInput(
+                f"load target must be an http:// URL, got {self.target!r}", fix="e.g. http://127.0.0.1:8080"
+            )
+        return u.hostname, u.port or 80, u.netloc
+
+    def validate(self) -> None:
+        self.endpoint()
+        if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
+            raise InvalidInput("timeouts must be > 0 seconds")
+        if self.max_connections < 1:
+            raise InvalidInput(f"max connections must be >= 1, got {self.max_connections}")
+
+
+@dataclass
+class Progress:
+    """Once per second: what the last second looked like."""
+
+    elapsed_s: float
+    sent_rate: float  # arrivals dispatched in the last second
+    by_class: dict[str, int]  # answers received in the last second
+    p95_ms: float | None  # of requests intended in the previous full second
+    in_flight: int
+    connections: int
+    lag_ms: float  # how late the dispatcher sent the last request (generator overload if large)
+
+
+@dataclass
+class LoadResult:
+    spec: LoadSpec
+    stats: LoadStats
+    ledger: WriteLedger
+    sent: int
+    elapsed_s: float
+    max_lag_ms: float
+    stopped_early: bool = False
+    connections_opened: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        s = self.stats.summary()
+        s.update(
+            sent=self.sent,
+            elapsed_s=round(self.elapsed_s, 3),
+            achieved_rate=round(self.sent / self.elapsed_s, 1) if self.elapsed_s else 0.0,
+            max_lag_ms=round(self.max_lag_ms, 2),
+            stopped_early=self.stopped_early,
+            connections_opened=self.connections_opened,
+        )
+        return s
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class LoadRunner:
+    def __init__(self, spec: LoadSpec, progress: ProgressCallback | None = None) -> None:
+        spec.validate()
+        self.spec = spec
+        self.progress = progress
+        self.stats = LoadStats()  # readable live (e.g. by probes) while the run goes on
+        self.ledger = WriteLedger()
+        self._stop = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Stop dispatching (thread-safe); answers already in flight are still awaited for the drain time."""
+        self._stop = True
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> LoadResult:
+        spec = self.spec
+        host, port, netloc = spec.endpoint()
+        loop = self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        rng = random.Random(spec.seed)
+        pool = ConnectionPool(
+            host, port, max_connections=spec.max_connections, connect_timeout_s=spec.connect_timeout_s
+        )
+        stats = self.stats
+        mix = Mix(spec.mix, rng)
+        ctx = JourneyContext(pool, stats, self.ledger, netloc, spec.timeout_s, spec.think_s, spec.flood_path, rng)
+        ctx.step_ids = {s.name: stats.step_id(s.name) for s in mix.steps}
+        flood_step = ctx.step_ids.get(FLOOD.name, -1)
+        flood_data = build_request("GET", spec.flood_path, netloc)
+        timeout = spec.timeout_s
+        record = stats.record
+        tasks: set[asyncio.Task[None]] = set()
+        outstanding = 0
+        idle = asyncio.Event()
+        idle.set()
+
+        def flood_done(p: Pending, cls: int, status: int, headers: dict[str, str], body: bytes, done_at: float) -> None:
+            nonlocal outstanding
+            record(flood_step, cls, False, p.intended, done_at)
+            outstanding -= 1
+            if outstanding == 0 and not tasks:
+                idle.set()
+
+        def task_done(t: asyncio.Task[None]) -> None:
+            tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("journey_failed", error=repr(t.exception()))
+            if outstanding == 0 and not tasks:
+                idle.set()
+
+        counters = {"sent": 0, "lag": 0.0, "max_lag": 0.0}
+        start = time.monotonic()
+        stats.start, stats.start_unix = start, time.time()
+        ticker = _Ticker(self, pool, counters, start) if self.progress else None
+        log.info(
+            "load_started",
+            target=spec.target,
+            mix=spec.mix,
+            duration_s=spec.schedule.end_s,
+            expected=round(spec.schedule.expected_count()),
+        )
+
+        monotonic = time.monotonic
+        offsets = spec.schedule.offsets()
+        nxt = next(offsets, None)
+        sent = 0
+        while nxt is not None and not self._stop:
+            now = monotonic()
+            due = start + nxt
+            if due > now:
+                if due - now > 0.05:  # a long gap: wait on the wake event so stop() interrupts it
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), due - now)
+                else:
+                    await asyncio.sleep(due - now)
+                continue
+            while nxt is not None and start + nxt <= now:
+                intended = start + nxt
+                j = mix.pick()
+                if j.run is None:
+                    outstanding += 1
+                    idle.clear()
+                    pool.submit(Pending(flood_data, intended, intended + timeout, flood_done))
+                else:
+                    idle.clear()
+                    t = loop.create_task(j.run(ctx, intended))
+                    tasks.add(t)
+                    t.add_done_callback(task_done)
+                sent += 1
+                nxt = next(offsets, None)
+            lag = now - intended
+            counters["sent"], counters["lag"] = sent, lag
+            if lag > counters["max_lag"]:
+                counters["max_lag"] = lag
+            await asyncio.sleep(0)  # let answers in between bursts
+
+        dispatch_end = monotonic()
+        drain = spec.drain_s if spec.drain_s is not None else timeout + 1.0
+        try:
+            await asyncio.wait_for(idle.wait(), drain)
+        except TimeoutError:
+            log.warning("load_drain_cut", journeys=len(tasks), requests=pool.in_flight, drain_s=drain)
+        for t in list(tasks):
+            t.cancel()  # journey steps after the bound are not sent
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        pool.close()
+        if ticker:
+            ticker.cancel()
+        result = LoadResult(
+            spec,
+            stats,
+            self.ledger,
+            sent,
+            dispatch_end - start,
+            counters["max_lag"] * 1000.0,
+            stopped_early=self._stop,
+            connections_opened=pool.opened_total,
+        )
+        log.info(
+            "load_finished",
+            sent=sent,
+            elapsed_s=round(result.elapsed_s, 2),
+            by_class=stats.summary()["by_class"],
+            max_lag_ms=round(result.max_lag_ms, 1),
+        )
+        return result
+
+
+class _Ticker:
+    """The once-per-second progress callback."""
+
+    def __init__(self, runner: LoadRunner, pool: ConnectionPool, counters: dict[str, Any], start: float) -> None:
+        self.runner, self.pool, self.counters, self.start = runner, pool, counters, start
+        self.last_sent = 0
+        self.last_totals = list(runner.stats.totals)
+        self.loop = asyncio.get_running_loop()
+        self.handle = self.loop.call_at(self.loop.time() + 1.0, self.tick)
+        self.next_at = self.loop.time() + 1.0
+
+    def tick(self) -> None:
+        self.next_at += 1.0
+        self.handle = self.loop.call_at(self.next_at, self.tick)
+        stats = self.runner.stats
+        elapsed = time.monotonic() - self.start
+        totals = list(stats.totals)
+        sent = self.counters["sent"]
+        sec = int(elapsed) - 1
+        p = Progress(
+            elapsed_s=elapsed,
+            sent_rate=float(sent - self.last_sent),
+            by_class={name: totals[i] - self.last_totals[i] for i, name in enumerate(CLASSES)},
+            p95_ms=stats.window(sec, sec + 1).percentile_ms(95) if sec >= 0 else None,
+            in_flight=self.pool.in_flight,
+            connections=len(self.pool.conns),
+            lag_ms=self.counters["lag"] * 1000.0,
+        )
+        self.last_sent, self.last_totals = sent, totals
+        try:
+            self.runner.progress(p)  # type: ignore[misc]
+        except Exception as exc:  # a broken display must not stop the load
+            log.warning("load_progress_callback_failed", error=repr(exc))
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - declared dependency; stdlib loop is correct, only slower
+        log.warning("uvloop_missing", fix="pip install uvloop")
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_load(spec: LoadSpec, progress: ProgressCallback | None = None, runner: LoadRunner | None = None) -> LoadResult:
+    """Run to completion on a fresh uvloop event loop in this thread."""
+    runner = runner or LoadRunner(spec, progress)
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(runner.run())
+    finally:
+        loop.close()
+
+
+class LoadThread:
+    """Load in a background thread while the engine goes on: `stats` is live, `stop()` ends it early."""
+
+    def __init__(self, spec: LoadSpec, progress: ProgressCallback | None = None) -> None:
+        self.runner = LoadRunner(spec, progress)
+        self.result: LoadResult | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="entchaos-load", daemon=True)
+
+    @property
+    def stats(self) -> LoadStats:
+        return self.runner.stats
+
+    def _main(self) -> None:
+        try:
+            self.result = run_load(self.runner.spec, runner=self.runner)
+        except BaseException as exc:  # handed to the caller of join()
+            self.error = exc
+
+    def start(self) -> LoadThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def join(self, timeout_s: float | None = None) -> LoadResult:
+        self._thread.join(timeout_s)
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise TimeoutError("load thread still running")
+        return self.result
