@@ -1,0 +1,48 @@
+"""junit.xml: one testcase per check, so CI shows a runbook like a test suite."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree as ET
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def junit_xml(summary: Mapping[str, Any]) -> str:
+    runbook = summary["runbook"]
+    checks = summary["checks"]
+    suite = ET.Element("testsuite", name=f"entchaos.{runbook}", timestamp=summary.get("started_at") or "",
+                       time=str(summary["metrics"].get("run_duration_s", 0)))
+    failures = errors = 0
+    for check in checks:
+        case = ET.SubElement(suite, "testcase", classname=f"entchaos.{runbook}.{check.get('phase') or 'check'}",
+                             name=check["name"])
+        if not check["passed"]:
+            failures += 1
+            text = f"expected {check['expected']}, observed {_text(check['observed'])}"
+            if check.get("message"):
+                text += f" ({check['message']})"
+            failure = ET.SubElement(case, "failure", message=text, type="CheckFailed")
+            failure.text = text
+    if summary["verdict"] in ("aborted", "error") or not checks:
+        # The run itself is a testcase when it did not finish normally, or when nothing else would show.
+        case = ET.SubElement(suite, "testcase", classname=f"entchaos.{runbook}", name="run")
+        if summary["verdict"] in ("aborted", "error"):
+            errors += 1
+            error = ET.SubElement(case, "error", message=summary.get("reason") or summary["verdict"],
+                                  type=summary["verdict"])
+            error.text = summary.get("reason") or ""
+    suite.set("tests", str(len(suite)))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    props = ET.Element("properties")
+    for name, value in sorted(summary["metrics"].items()):
+        ET.SubElement(props, "property", name=name, value=str(value))
+    ET.SubElement(props, "property", name="verdict", value=summary["verdict"])
+    suite.insert(0, props)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -1,0 +1,333 @@
+"""The engine: the data flow of DESIGN.md, with rollback always.
+
+    plan → start load → hypothesis → steps (stop conditions watched) → verify → rollback (always) → reports
+
+Everything it does is announced on the bus; the journal, the console view and the reports listen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaos.errors import Aborted, ChaosError, PlaybookFailed, ProbeFailed
+from chaos.events import (
+    Bus,
+    CheckDone,
+    Event,
+    Listener,
+    LoadStarted,
+    LoadStopped,
+    PhaseStarted,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    StepPlanned,
+)
+from chaos.faults.base import FAULTS, Fault
+from chaos.faults.registry import Registry
+from chaos.logging import get_logger
+from chaos.report.folder import new_run_folder, point_latest
+from chaos.report.writer import ReportWriter
+from chaos.runbook import model as m
+from chaos.runbook.journal import JOURNAL_NAME, Journal
+from chaos.runbook.load import LoadFactory, LoadHandle
+from chaos.runbook.lock import StackLock
+from chaos.runbook.operator import Operator, Unattended
+from chaos.runbook.plan import Plan, make_plan, probe_key
+from chaos.runbook.probe import PROBES, Probe
+from chaos.runbook.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
+from chaos.runbook.signals import SignalGuard
+from chaos.runbook.stack import Stack
+from chaos.runbook.steps import NoPlaybooks, PlaybookRunner, StepRunner
+from chaos.runbook.watch import Guard, Watcher
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Outcome:
+    """What went wrong, in order of precedence: aborted > error > rollback failed > failed."""
+
+    aborted: str | None = None
+    error: ChaosError | None = None
+    failures: list[str] = field(default_factory=list)
+    rollback_errors: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def __call__(self, event: Event) -> None:  # a listener: every check counts for the verdict
+        if isinstance(event, CheckDone):
+            self.checks.append(CheckResult(event.name, event.phase, event.expected, event.observed, event.passed,
+                                           event.message))
+            if not event.passed:
+                self.failures.append(f"{event.name}: expected {event.expected}, observed {event.observed!r}")
+
+    def verdict(self) -> tuple[Verdict, int, str]:
+        if self.aborted:
+            return "aborted", EXIT_CODES["aborted"], _join(self.aborted, self.rollback_errors)
+        if self.error is not None:
+            return "error", self.error.exit_code, _join(self.error.message, self.rollback_errors)
+        if self.rollback_errors:
+            return "error", EXIT_CODES["error"], _join("rollback failed", self.rollback_errors)
+        if self.failures:
+            return "fail", EXIT_CODES["fail"], "; ".join(self.failures)
+        return "pass", EXIT_CODES["pass"], ""
+
+
+def _join(head: str, rest: list[str]) -> str:
+    return "; ".join([head, *(f"rollback: {r}" for r in rest)])
+
+
+def _message(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+
+
+class Engine:
+    def __init__(
+        self,
+        runbook: m.Runbook,
+        stack: Stack,
+        *,
+        load_factory: LoadFactory | None = None,
+        playbooks: PlaybookRunner | None = None,
+        operator: Operator | None = None,
+        listeners: Iterable[Listener] = (),
+        reports_dir: str | Path = "reports",
+        state_dir: str | Path = ".entchaos",
+        faults: Registry[type[Fault]] = FAULTS,
+        probes: Registry[type[Probe]] = PROBES,
+    ) -> None:
+        self.runbook, self.stack = runbook, stack
+        self.load_factory = load_factory
+        self.playbooks = playbooks or NoPlaybooks()
+        self.operator = operator or Unattended()
+        self.listeners = list(listeners)
+        self.reports_dir, self.state_dir = Path(reports_dir), Path(state_dir)
+        self.faults, self.probes = faults, probes
+
+    def run(self) -> RunResult:
+        """Run the runbook; always returns a result (raises only when the stack is locked by another run)."""
+        lock = StackLock(self.state_dir, self.stack.project)
+        lock.acquire(owner=f"runbook {self.runbook.name}")
+        try:
+            return self._run_locked()
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> RunResult:
+        folder = new_run_folder(self.reports_dir, self.runbook.name)
+        journal = Journal(folder / JOURNAL_NAME)
+        outcome = _Outcome()
+        bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
+        runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator)
+        started = time.monotonic()
+        bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
+                            runbook_path=self.runbook.source, project=self.stack.project, folder=str(folder),
+                            description=self.runbook.metadata.description))
+        log.info("run_started", runbook=self.runbook.name, folder=str(folder))
+        plan: Plan | None = None
+        watcher: Watcher | None = None
+        with SignalGuard() as guard:
+            try:
+                plan = make_plan(self.runbook, self.stack, faults=self.faults, probes=self.probes)
+                for planned in plan.steps:
+                    bus.emit(StepPlanned(phase=planned.phase, step_id=planned.step_id, step_kind=planned.step.kind,
+                                         description=planned.description,
+                                         targets=[t.to_dict() for t in planned.targets]))
+                runner.load = self._start_load(bus)
+                watcher = self._start_watcher(bus, runner, plan)
+                self._experiment(bus, runner, plan, watcher, outcome)
+            except (Aborted, KeyboardInterrupt) as exc:
+                reason = _breach_reason(watcher) if watcher else None
+                outcome.aborted = reason or (_message(exc) if isinstance(exc, Aborted) else "interrupted (Ctrl-C)")
+                bus.emit(RunInterrupted(reason=outcome.aborted))
+            except ChaosError as exc:
+                outcome.error = exc
+                log.error("run_failed_with_error", error=exc.message)
+            except Exception as exc:
+                outcome.error = ChaosError(f"unexpected {type(exc).__name__}: {exc}", fix="a bug: please report it")
+                log.exception("run_crashed")
+            finally:
+                guard.hold()  # from here on a signal is noted, never obeyed: rollback and reports must finish
+                self._rollback(bus, runner, plan, outcome)
+                if watcher is not None:
+                    watcher.stop()
+                self._stop_load(bus, runner.load, outcome)
+            verdict, code, reason = outcome.verdict()
+            bus.emit(RunFinished(verdict=verdict, exit_code=code, reason=reason,
+                                 duration_s=round(time.monotonic() - started, 3)))
+            journal.close()
+            point_latest(self.reports_dir, folder)
+        log.info("run_finished", runbook=self.runbook.name, verdict=verdict, exit_code=code, folder=str(folder))
+        return RunResult(self.runbook.name, verdict, code, folder, reason, dict(runner.metrics), list(outcome.checks))
+
+    # ---- phases ------------------------------------------------------------------------------------------------
+
+    def _start_load(self, bus: Bus) -> LoadHandle | None:
+        spec = self.runbook.load
+        if spec is None:
+            return None
+        if self.load_factory is None:
+            raise ChaosError("the runbook has a `load` section but no load generator was given",
+                             fix="pass load_factory= to the engine")
+        load = self.load_factory(spec, self.stack)
+        load.start()
+        bus.emit(LoadStarted(profile=spec.profile, source=spec.source))
+        return load
+
+    def _stop_load(self, bus: Bus, load: LoadHandle | None, outcome: _Outcome) -> None:
+        if load is None:
+            return
+        try:
+            load.stop()
+            stats = load.stats()
+            bus.emit(LoadStopped(requests=stats.requests, failures=stats.failures))
+        except Exception as exc:
+            outcome.rollback_errors.append(f"stopping the load: {_message(exc)}")
+
+    def _start_watcher(self, bus: Bus, runner: StepRunner, plan: Plan) -> Watcher:
+        guards = [Guard(c, plan.probes[probe_key(c.probe, c.params)]) for c in self.runbook.stop_conditions]
+        sample_s = self.runbook.load.sample_s if self.runbook.load else 1.0
+        watcher = Watcher(bus, runner.abort, runner.probe_context, guards, runner.load, sample_s)
+        watcher.start()
+        return watcher
+
+    def _experiment(self, bus: Bus, runner: StepRunner, plan: Plan, watcher: Watcher, outcome: _Outcome) -> None:
+        bus.emit(PhaseStarted(phase="hypothesis-before"))
+        if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=0.0):
+            log.warning("steady_state_not_met", runbook=self.runbook.name)
+            return  # nothing injected: the system was not steady to begin with
+        bus.emit(PhaseStarted(phase="steps"))
+        watcher.arm()
+        try:
+            for planned in plan.phase("steps"):
+                if runner.abort.is_set():
+                    raise Aborted("a stop condition was breached")
+                try:
+                    runner.run_step(planned, "steps")
+                except (StepFailed, PlaybookFailed, ProbeFailed) as exc:
+                    runner.check(f"step {planned.step_id}", "steps", "completes", _message(exc), False)
+                    break  # the remaining steps assume this one worked; verify says how bad it is
+        finally:
+            watcher.disarm()
+        if runner.abort.is_set():
+            raise Aborted("a stop condition was breached")
+        bus.emit(PhaseStarted(phase="verify"))
+        hyp = self.runbook.hypothesis
+        if hyp and hyp.check_after:
+            self._hypothesis(runner, plan, "hypothesis-after", settle_s=hyp.settle_s)
+        for check in self.runbook.verify:
+            self._verify(runner, plan, check)
+
+    def _hypothesis(self, runner: StepRunner, plan: Plan, phase: str, settle_s: float) -> bool:
+        ok = True
+        for call in self.runbook.hypothesis.probes if self.runbook.hypothesis else []:
+            probe = plan.probes[probe_key(call.probe, call.params)]
+            ok &= self._probe_check(runner, probe, call.expect, f"steady state: {call.name}", phase, settle_s)
+        return ok
+
+    def _probe_check(
+        self, runner: StepRunner, probe: Probe, expect: m.Tolerance, name: str, phase: str, within_s: float
+    ) -> bool:
+        try:
+            if within_s > 0:
+                passed, value = runner.poll(probe, expect, within_s, min(1.0, within_s))
+            else:
+                value = runner.measure(probe)
+                passed = expect.holds(value)
+        except ProbeFailed as exc:
+            return runner.check(name, phase, expect.describe(), None, False, exc.message)
+        return runner.check(name, phase, expect.describe(), value, passed)
+
+    def _verify(self, runner: StepRunner, plan: Plan, check: m.Verification) -> None:
+        if isinstance(check, m.ProbeCheck):
+            probe = plan.probes[probe_key(check.probe, check.params)]
+            self._probe_check(runner, probe, check.expect, check.name or check.probe, "verify", check.within_s)
+        elif isinstance(check, m.MetricCheck):
+            value = runner.metrics.get(check.metric)
+            if value is None and check.metric == "lost_acked_writes" and runner.load is not None:
+                value = runner.load.stats().lost_acked_writes
+                runner.record_metric(check.metric, value)
+            runner.check(check.name or check.metric, "verify", check.expect.describe(), value,
+                         check.expect.holds(value), "" if value is not None else "never recorded")
+        else:
+            assert runner.load is not None, "the loader demands `load` for availability and latency checks"
+            since, until = _window(runner, check.window)
+            stats = runner.load.stats(since=since, until=until)
+            if isinstance(check, m.AvailabilityCheck):
+                value, tolerance = stats.availability, check.availability
+                metric = check.record or _window_metric("availability", check.window, runner)
+            else:
+                value = stats.percentile_ms(check.latency.percentile)
+                tolerance = m.Tolerance(lte=check.latency.lte_ms)
+                metric = check.record or f"p{check.latency.percentile:g}_ms".replace(".", "_")
+            runner.record_metric(metric, value)
+            runner.check(check.name or f"{metric} ({check.window})", "verify", tolerance.describe(), value,
+                         tolerance.holds(value))
+
+    def _rollback(self, bus: Bus, runner: StepRunner, plan: Plan | None, outcome: _Outcome) -> None:
+        """Revert injected-but-not-reverted faults (newest first), then run the rollback steps. Never raises."""
+        bus.emit(PhaseStarted(phase="rollback"))
+        runner.abort = threading.Event()  # a fresh one: the abort that brought us here must not cut the rollback
+        for step_id in reversed(list(runner.active)):
+            rebuild = runner.active[step_id].record.reverted_by
+            try:
+                runner.revert(step_id, by="rollback", mark=rebuild is None)
+            except Exception as exc:
+                outcome.rollback_errors.append(f"revert {step_id}: {_message(exc)}")
+                log.error("fault_revert_failed", step=step_id, error=_message(exc))
+            if rebuild and plan is not None:
+                self._rollback_step(runner, plan, rebuild, outcome)  # marks the fault reverted when it succeeds
+        for planned in plan.phase("rollback") if plan is not None else []:
+            if planned.step_id in runner.times and runner.times[planned.step_id].ok:
+                continue  # already run as a destructive fault's rebuild
+            self._rollback_step(runner, plan, planned.step_id, outcome)
+
+    def _rollback_step(self, runner: StepRunner, plan: Plan, step_id: str, outcome: _Outcome) -> None:
+        try:
+            runner.run_step(plan.step(step_id), "rollback")
+        except Exception as exc:
+            outcome.rollback_errors.append(f"step {step_id}: {_message(exc)}")
+            log.error("rollback_step_failed", step=step_id, error=_message(exc))
+
+
+def _breach_reason(watcher: Watcher) -> str | None:
+    b = watcher.breached
+    if b is None:
+        return None
+    return f"stop condition {b.name}: observed {b.observed!r}, expected {b.expected} (out for {b.for_s:g} s)"
+
+
+def _window(runner: StepRunner, window: str) -> tuple[float | None, float | None]:
+    """`run`, `steady` (before the first step), `during:<step>` (a fault: injected → reverted), `after:<step>`."""
+    kind, _, step_id = window.partition(":")
+    if kind == "run":
+        return None, None
+    if kind == "steady":
+        first = min((t.started_at for t in runner.times.values()), default=None)
+        return None, first
+    times = runner.times.get(step_id)
+    if times is None:
+        return runner.clock(), runner.clock()  # the step never ran: an empty window, no availability
+    if kind == "after":
+        return times.finished_at or times.started_at, None
+    fault = runner.active.get(step_id) or runner.reverted.get(step_id)
+    if fault is not None:
+        return fault.injected_at, fault.reverted_at
+    return times.started_at, times.finished_at
+
+
+def _window_metric(base: str, window: str, runner: StepRunner) -> str:
+    kind, _, step_id = window.partition(":")
+    if kind == "during" and (step_id in runner.active or step_id in runner.reverted):
+        return f"{base}_during_fault"
+    return base if kind == "run" else f"{base}_{kind}_{step_id}".rstrip("_").replace("-", "_")
+
+
+def run_runbook(runbook: m.Runbook, stack: Stack, **options: object) -> RunResult:
+    """One call, one result: see `Engine` for the options."""
+    return Engine(runbook, stack, **options).run()  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""The append-only record of one run (JSON lines). Every report is made from it; `recover` reads it.
+
+Durable events (a fault about to be applied, a fault reverted, the run's end) are fsynced before
+the engine goes on, so a SIGKILL never loses track of a fault that may be in the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from chaos.events import Event, FaultInjected, FaultInjecting, FaultReverted
+from chaos.faults.base import FaultRecord
+from chaos.logging import get_logger
+
+log = get_logger(__name__)
+
+JOURNAL_NAME = "journal.jsonl"
+
+
+class Journal:
+    """A bus listener that appends every event as one JSON line."""
+
+    critical = True  # the bus re-raises its failures on durable events
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        self.append(event.to_record(), durable=event.durable)
+
+    def append(self, record: Mapping[str, Any], *, durable: bool = False) -> None:
+        line = json.dumps(record, default=str, separators=(",", ":"))
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            if durable:
+                os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({self.path})"
+
+
+def read_journal(path: str | Path) -> list[dict[str, Any]]:
+    """Every record; a torn last line (the process died mid-write) is skipped, not an error."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / JOURNAL_NAME
+    records = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                log.warning("journal_torn_line_skipped", path=str(path), line=number)
+                continue
+            raise
+    return records
+
+
+def pending_faults(journal: str | Path | Iterable[Mapping[str, Any]]) -> list[FaultRecord]:
+    """Faults injected (or about to be) and not reverted, in injection order.
+
+    The most complete record of each fault wins: the one `inject` returned, else the intent written before it.
+    """
+    records = read_journal(journal) if isinstance(journal, str | Path) else list(journal)
+    pending: dict[str, FaultRecord] = {}
+    for record in records:
+        kind = record.get("event")
+        if kind in (FaultInjecting.kind, FaultInjected.kind):
+            fault = FaultRecord.from_dict(record["record"])
+            pending[fault.step_id] = fault
+        elif kind == FaultReverted.kind and record.get("ok", True):
+            pending.pop(record["step_id"], None)
+    return list(pending.values())

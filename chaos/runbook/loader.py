@@ -1,0 +1,263 @@
+"""YAML → `Runbook`, or `RunbookInvalid` naming file:line, the field, what was expected and what was found.
+
+Two passes over the text: PyYAML's compose pass keeps the node marks (lines), the safe load gives the data;
+pydantic error locations are walked back through the node tree to a line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chaos.errors import RunbookInvalid
+from chaos.faults.base import FAULTS, Fault
+from chaos.faults.registry import Registry
+from chaos.runbook import model as m
+from chaos.runbook.probe import PROBES, Probe
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path or '<top>'}: {self.message}"
+
+
+def load_runbook(
+    path: str | Path,
+    *,
+    faults: Registry[type[Fault]] = FAULTS,
+    probes: Registry[type[Probe]] = PROBES,
+    playbooks: Collection[str] | None = None,
+) -> m.Runbook:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RunbookInvalid(f"cannot read the runbook: {exc.strerror}", where=str(path)) from exc
+    return parse_runbook(text, str(path), faults=faults, probes=probes, playbooks=playbooks)
+
+
+def parse_runbook(
+    text: str,
+    source: str = "<runbook>",
+    *,
+    faults: Registry[type[Fault]] = FAULTS,
+    probes: Registry[type[Probe]] = PROBES,
+    playbooks: Collection[str] | None = None,
+) -> m.Runbook:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise _invalid([Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
+    locate = _Locator(source, root)
+    if not isinstance(data, dict):
+        raise _invalid([locate.problem((), f"expected a mapping (metadata, steps, …), found {_found(data)}")])
+    try:
+        runbook = m.Runbook.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid([locate.problem(err["loc"], _explain(err)) for err in exc.errors()]) from None
+    runbook = _name_steps(runbook).model_copy(update={"source": source})
+    problems = list(_semantic_problems(runbook, locate, faults, probes, playbooks))
+    if problems:
+        raise _invalid(problems)
+    return runbook
+
+
+def _invalid(problems: Sequence[Problem]) -> RunbookInvalid:
+    first = problems[0]
+    if len(problems) == 1:
+        exc = RunbookInvalid(f"{first.path or '<top>'}: {first.message}", where=f"{first.file}:{first.line}")
+    else:
+        listing = "\n  ".join(str(p) for p in problems)
+        exc = RunbookInvalid(f"{len(problems)} problems in the runbook:\n  {listing}", fix="nothing was run")
+    exc.problems = list(problems)  # type: ignore[attr-defined]
+    return exc
+
+
+# ---- locations -------------------------------------------------------------------------------------------------
+
+
+class _Locator:
+    def __init__(self, source: str, root: yaml.Node | None) -> None:
+        self.source, self.root = source, root
+
+    def line(self, loc: Loc) -> int:
+        node = self.root
+        if node is None:
+            return 1
+        for index, part in enumerate(loc):
+            if isinstance(part, str) and part.startswith("<"):  # a union tag, not a YAML key
+                continue
+            last = index == len(loc) - 1
+            if isinstance(node, yaml.MappingNode):
+                pair = next(((k, v) for k, v in node.value if k.value == part), None)
+                if pair is None:
+                    break  # a missing field: point at the mapping that lacks it
+                node = pair[0] if last else pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                break
+        return node.start_mark.line + 1
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        return Problem(self.source, self.line(loc), _dotted(loc), message)
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.startswith("<"):
+            out += f".{part}" if out else part
+    return out
+
+
+def _found(value: Any) -> str:
+    kind = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+    shown = repr(value)
+    return f"{kind} {shown[:60] + '…' if len(shown) > 60 else shown}" if value is not None else kind
+
+
+def _vocabulary() -> list[str]:
+    words: set[str] = set()
+    for obj in vars(m).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            for name, info in obj.model_fields.items():
+                words.add(info.alias or name)
+    return sorted(words)
+
+
+def _explain(err: Any) -> str:
+    kind, loc, found = err["type"], err["loc"], err.get("input")
+    field = next((p for p in reversed(loc) if isinstance(p, str) and not p.startswith("<")), "")
+    if kind == "missing":
+        keys = ", ".join(map(str, found)) if isinstance(found, dict) else _found(found)
+        return f"expected the field `{field}`, found it missing (present: {keys})"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(field), _vocabulary(), n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        return f"expected no field `{field}` here, found it: unknown field{hint}"
+    msg = str(err["msg"])
+    for prefix in ("Input should be ", "Value error, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return f"expected {msg}, found {_found(found)}"
+
+
+# ---- checks pydantic cannot make alone -------------------------------------------------------------------------
+
+
+def _name_steps(runbook: m.Runbook) -> m.Runbook:
+    """Steps without an id get `<kind>-<n>` (rollback: `rollback-<kind>-<n>`), so every event can name its step."""
+
+    def named(steps: list[Any], prefix: str) -> list[Any]:
+        return [s if s.id else s.model_copy(update={"id": f"{prefix}{s.kind}-{i + 1}"}) for i, s in enumerate(steps)]
+
+    steps, rollback = named(runbook.steps, ""), named(runbook.rollback, "rollback-")
+    return runbook.model_copy(update={"steps": steps, "rollback": rollback})
+
+
+def _semantic_problems(
+    runbook: m.Runbook,
+    locate: _Locator,
+    faults: Registry[type[Fault]],
+    probes: Registry[type[Probe]],
+    playbooks: Collection[str] | None,
+) -> Iterator[Problem]:
+    ids: dict[str, Loc] = {}
+    for section in ("steps", "rollback"):
+        for i, step in enumerate(getattr(runbook, section)):
+            if step.id in ids:
+                yield locate.problem((section, i, "id"), f"expected a unique step id, found `{step.id}` twice")
+            ids.setdefault(step.step_id, (section, i))
+    order = [s.step_id for s in runbook.steps]
+
+    for section in ("steps", "rollback"):
+        for i, step in enumerate(getattr(runbook, section)):
+            loc: Loc = (section, i)
+            if isinstance(step, m.FaultStep):
+                yield from _fault_problems(step, loc, locate, faults, ids, order)
+            elif isinstance(step, m.WaitForStep):
+                yield from _probe_problems(step.wait_for, step.params, (*loc, "wait-for"), locate, probes)
+                if step.since and step.since not in ids:
+                    yield locate.problem((*loc, "since"), f"expected a step id, found `{step.since}` (no such step)")
+            elif isinstance(step, m.ProbeStep):
+                yield from _probe_problems(step.probe, step.params, (*loc, "probe"), locate, probes)
+            elif isinstance(step, m.PlaybookStep) and playbooks is not None and step.playbook not in playbooks:
+                close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
+                hint = f" (did you mean `{close[0]}`?)" if close else ""
+                yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
+                                     f"found `{step.playbook}`{hint}")
+
+    if runbook.hypothesis:
+        for i, call in enumerate(runbook.hypothesis.probes):
+            yield from _probe_problems(call.probe, call.params, ("hypothesis", "probes", i, "probe"), locate, probes)
+    for i, check in enumerate(runbook.verify):
+        if isinstance(check, m.ProbeCheck):
+            yield from _probe_problems(check.probe, check.params, ("verify", i, "probe"), locate, probes)
+        elif isinstance(check, m.AvailabilityCheck | m.LatencyCheck):
+            step_ref = check.window.partition(":")[2]
+            if step_ref and step_ref not in ids:
+                yield locate.problem(("verify", i, "window"), f"expected a step id after `:`, found `{step_ref}`")
+            if runbook.load is None:
+                yield locate.problem(("verify", i), "expected a `load` section: this check reads the load statistics")
+    for i, stop in enumerate(runbook.stop_conditions):
+        yield from _probe_problems(stop.probe, stop.params, ("stop_conditions", i, "probe"), locate, probes)
+
+
+def _fault_problems(
+    step: m.FaultStep, loc: Loc, locate: _Locator, faults: Registry[type[Fault]], ids: dict[str, Loc], order: list[str]
+) -> Iterable[Problem]:
+    if step.fault not in faults:
+        yield locate.problem((*loc, "fault"), f"expected a known fault, found: {faults.unknown_message(step.fault)}")
+        return
+    cls = faults.get(step.fault)
+    yield from _params_problems(cls.Params, step.params, (*loc, "params"), locate)
+    if step.reverted_by is not None:
+        if step.reverted_by not in ids:
+            message = f"expected a step id, found `{step.reverted_by}` (no such step)"
+            yield locate.problem((*loc, "reverted_by"), message)
+        elif step.reverted_by in order and order.index(step.reverted_by) <= order.index(step.step_id):
+            yield locate.problem((*loc, "reverted_by"), f"expected a later step, found `{step.reverted_by}` before it")
+    elif cls.destructive and step.duration_s is None:
+        yield locate.problem(
+            (*loc, "fault"),
+            f"expected `reverted_by: <step id>`: `{step.fault}` is destructive (nothing comes back by itself), "
+            "found no step named to rebuild",
+        )
+
+
+def _probe_problems(
+    name: str, params: dict[str, Any], loc: Loc, locate: _Locator, probes: Registry[type[Probe]]
+) -> Iterable[Problem]:
+    if name not in probes:
+        yield locate.problem(loc, f"expected a known probe, found: {probes.unknown_message(name)}")
+        return
+    yield from _params_problems(probes.get(name).Params, params, (*loc[:-1], "params"), locate)
+
+
+def _params_problems(schema: type[BaseModel], params: dict[str, Any], loc: Loc, locate: _Locator) -> Iterable[Problem]:
+    try:
+        schema.model_validate(params)
+    except ValidationError as exc:
+        for err in exc.errors():
+            yield locate.problem((*loc, *err["loc"]), _explain(err))

@@ -1,0 +1,53 @@
+"""The people of a game day: a manual step waits for them, and the time they took is recorded."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Protocol, TextIO
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity.stop import stop_never, stop_when_event_set
+
+from chaos.logging import get_logger
+from chaos.runbook.result import StepFailed
+
+log = get_logger(__name__)
+
+
+class Operator(Protocol):
+    """Returns when the people say the instruction is done; raises a ChaosError (StepFailed) when they cannot."""
+
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+        ...
+
+
+class Unattended:
+    """No people in the loop (CI): a manual step is announced and the run goes on."""
+
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+        log.info("manual_step_skipped_unattended", step=step_id)
+
+
+class ConsoleOperator:
+    """Asks on a terminal and waits for Enter (the prompt itself is the console view's job)."""
+
+    def __init__(self, stdin: TextIO | None = None, stream: TextIO | None = None) -> None:
+        self.stdin = stdin or sys.stdin
+        self.stream = stream or sys.stderr
+
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+        done = threading.Event()
+        self.stream.write(f"    press Enter when done ({step_id})\n")
+        self.stream.flush()
+        # readline blocks; a daemon thread reads so that abort and timeout stay in our hands
+        threading.Thread(target=lambda: (self.stdin.readline(), done.set()), daemon=True).start()
+        stop = (stop_after_delay(timeout_s) if timeout_s else stop_never) | stop_when_event_set(abort)
+        try:
+            Retrying(stop=stop, wait=wait_fixed(0.2), retry=retry_if_result(lambda ok: not ok), sleep=abort.wait)(
+                done.is_set
+            )
+        except RetryError:
+            if not abort.is_set():
+                raise StepFailed(f"nobody confirmed manual step {step_id} within {timeout_s:g} s",
+                                 fix="the game day's clock ran out") from None

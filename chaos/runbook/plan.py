@@ -1,0 +1,131 @@
+"""Plan: which containers each fault step will hit, in what order. Nothing is injected.
+
+Every fault and probe is instantiated here (parameters typed) and asked whether it can run on this stack,
+so an unsupported fault stops the run before anything happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.errors import EnvironmentProblem
+from chaos.faults.base import FAULTS, Fault
+from chaos.faults.registry import Registry
+from chaos.runbook import model as m
+from chaos.runbook.probe import PROBES, Probe
+from chaos.runbook.stack import Stack, TargetRef
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    phase: str  # steps | rollback
+    step: Any  # one of the model's step classes
+    description: str
+    targets: tuple[TargetRef, ...] = ()
+    fault: Fault | None = None
+    probe: Probe | None = None
+
+    @property
+    def step_id(self) -> str:
+        return self.step.step_id
+
+
+@dataclass
+class Plan:
+    runbook: m.Runbook
+    steps: list[PlannedStep] = field(default_factory=list)
+    probes: dict[str, Probe] = field(default_factory=dict)  # keyed by `probe_key`
+
+    def step(self, step_id: str) -> PlannedStep:
+        return next(p for p in self.steps if p.step_id == step_id)
+
+    def phase(self, phase: str) -> list[PlannedStep]:
+        return [p for p in self.steps if p.phase == phase]
+
+    def render(self) -> str:
+        lines = [f"runbook {self.runbook.name}: {len(self.phase('steps'))} steps, {len(self.phase('rollback'))} "
+                 "rollback steps"]
+        for planned in self.steps:
+            lines.append(f"  [{planned.phase}] {planned.step_id} ({planned.step.kind}): {planned.description}")
+        return "\n".join(lines)
+
+
+def probe_key(name: str, params: dict[str, Any]) -> str:
+    return f"{name}:{sorted(params.items())!r}"
+
+
+def select_targets(stack: Stack, step: m.FaultStep) -> tuple[TargetRef, ...]:
+    found = sorted((TargetRef.of(t) for t in stack.select(step.target)), key=lambda t: (t.service, t.name))
+    if not found:
+        labels = ", ".join(f"{k}={v}" for k, v in step.target.items())
+        raise EnvironmentProblem(
+            f"step {step.step_id}: no container labelled entchaos.chaos=allowed matches {labels}",
+            where=f"project {stack.project}",
+            fix="is the stack up (`entchaos stack status`), and are its containers labelled?",
+        )
+    return tuple(found[: step.count]) if step.count else tuple(found)
+
+
+class _Planner:
+    def __init__(self, stack: Stack, faults: Registry[type[Fault]], probes: Registry[type[Probe]]) -> None:
+        self.stack, self.faults, self.probes = stack, faults, probes
+        self.instances: dict[str, Probe] = {}
+
+    def probe(self, name: str, params: dict[str, Any]) -> Probe:
+        key = probe_key(name, params)
+        if key not in self.instances:
+            instance = self.probes.get(name)(params)
+            instance.check_supported(self.stack)
+            self.instances[key] = instance
+        return self.instances[key]
+
+    def step(self, phase: str, step: Any) -> PlannedStep:
+        if isinstance(step, m.FaultStep):
+            fault = self.faults.get(step.fault)(step.params)
+            fault.check_supported(self.stack)
+            targets = select_targets(self.stack, step)
+            return PlannedStep(phase, step, fault.describe(targets), targets, fault=fault)
+        if isinstance(step, m.WaitForStep):
+            p = self.probe(step.wait_for, step.params)
+            text = f"wait until {p.describe()} {step.until.describe()} (at most {step.timeout_s:g} s)"
+            return PlannedStep(phase, step, text, probe=p)
+        if isinstance(step, m.ProbeStep):
+            p = self.probe(step.probe, step.params)
+            expect = f" {step.expect.describe()}" if step.expect else ""
+            return PlannedStep(phase, step, f"measure {p.describe()}{expect}", probe=p)
+        if isinstance(step, m.PlaybookStep):
+            return PlannedStep(phase, step, f"run playbook {step.playbook}")
+        return PlannedStep(phase, step, f"people: {step.manual}")
+
+
+def plan_step(
+    phase: str,
+    step: Any,
+    stack: Stack,
+    *,
+    faults: Registry[type[Fault]] = FAULTS,
+    probes: Registry[type[Probe]] = PROBES,
+) -> PlannedStep:
+    """One step alone (what `recover` needs to run a destructive fault's rebuild step)."""
+    return _Planner(stack, faults, probes).step(phase, step)
+
+
+def make_plan(
+    runbook: m.Runbook,
+    stack: Stack,
+    *,
+    faults: Registry[type[Fault]] = FAULTS,
+    probes: Registry[type[Probe]] = PROBES,
+) -> Plan:
+    planner = _Planner(stack, faults, probes)
+    for call in runbook.hypothesis.probes if runbook.hypothesis else []:
+        planner.probe(call.probe, call.params)
+    for check in runbook.verify:
+        if isinstance(check, m.ProbeCheck):
+            planner.probe(check.probe, check.params)
+    for stop in runbook.stop_conditions:
+        planner.probe(stop.probe, stop.params)
+    steps = [planner.step("steps", s) for s in runbook.steps]
+    steps += [planner.step("rollback", s) for s in runbook.rollback]
+    return Plan(runbook, steps, planner.instances)

@@ -1,0 +1,247 @@
+"""Running one step of each kind, timed, announcing what happens on the bus.
+
+Shared by the engine and by `recover` (which may have to run a destructive fault's rebuild step).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+from tenacity.stop import stop_when_event_set
+
+from chaos.errors import Aborted, ChaosError, FaultError, ProbeFailed
+from chaos.events import (
+    Bus,
+    CheckDone,
+    FaultInjected,
+    FaultInjecting,
+    FaultReverted,
+    ManualPrompt,
+    MetricRecorded,
+    StepFinished,
+    StepStarted,
+)
+from chaos.faults.base import Fault, FaultContext, FaultRecord
+from chaos.logging import get_logger
+from chaos.runbook import model as m
+from chaos.runbook.load import LoadHandle
+from chaos.runbook.operator import Operator, Unattended
+from chaos.runbook.plan import PlannedStep, select_targets
+from chaos.runbook.probe import Measurement, Probe, ProbeContext
+from chaos.runbook.result import StepFailed
+from chaos.runbook.stack import Stack
+
+log = get_logger(__name__)
+
+
+class PlaybookRunner(Protocol):
+    """Runs a remediation playbook (ansible-runner in `chaos.runbook`'s playbook module).
+
+    Raise `PlaybookFailed` with the failing task's message; stop early when `cancel()` returns True.
+    """
+
+    def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
+        ...
+
+
+class NoPlaybooks:
+    def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
+        raise ChaosError(f"no playbook runner configured to run {name!r}", fix="pass playbooks= to the engine")
+
+
+@dataclass
+class ActiveFault:
+    fault: Fault
+    record: FaultRecord
+    injected_at: float
+    reverted_at: float | None = None
+
+
+@dataclass
+class StepTimes:
+    started_at: float
+    finished_at: float | None = None
+    ok: bool | None = None
+
+
+@dataclass
+class StepRunner:
+    stack: Stack
+    bus: Bus
+    abort: threading.Event
+    playbooks: PlaybookRunner = field(default_factory=NoPlaybooks)
+    operator: Operator = field(default_factory=Unattended)
+    load: LoadHandle | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    active: dict[str, ActiveFault] = field(default_factory=dict)  # injected, not reverted; in injection order
+    reverted: dict[str, ActiveFault] = field(default_factory=dict)
+    times: dict[str, StepTimes] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+
+    # ---- shared helpers ----------------------------------------------------------------------------------------
+
+    def probe_context(self) -> ProbeContext:
+        return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock)
+
+    def measure(self, probe: Probe) -> Measurement:
+        return probe.measure(self.probe_context())
+
+    def record_metric(self, name: str, value: float | None, step_id: str | None = None) -> None:
+        if value is not None:
+            self.metrics[name] = value
+        self.bus.emit(MetricRecorded(name=name, value=value, step_id=step_id))
+
+    def check(self, name: str, phase: str, expected: str, observed: Any, passed: bool, message: str = "") -> bool:
+        self.bus.emit(CheckDone(name=name, phase=phase, expected=expected, observed=observed, passed=passed,
+                                message=message))
+        return passed
+
+    def pause(self, seconds: float) -> None:
+        """Wait, but wake at once when the run is aborted."""
+        if self.abort.wait(seconds):
+            raise Aborted("the run was aborted while waiting")
+
+    def poll(self, probe: Probe, until: m.Tolerance, timeout_s: float, interval_s: float) -> tuple[bool, Measurement]:
+        """Measure until the tolerance holds or the deadline passes; a failed measurement is retried too."""
+        retrying = Retrying(
+            stop=stop_after_delay(timeout_s) | stop_when_event_set(self.abort),
+            wait=wait_fixed(interval_s),
+            retry=retry_if_result(lambda value: not until.holds(value)) | retry_if_exception_type(ProbeFailed),
+            sleep=self.abort.wait,  # an abort cuts the sleep short
+            reraise=False,
+        )
+        try:
+            value = retrying(self.measure, probe)
+        except RetryError as exc:
+            if self.abort.is_set():
+                raise Aborted("the run was aborted while polling") from None
+            last = exc.last_attempt
+            return False, (None if last.failed else last.result())
+        return True, value
+
+    # ---- steps -------------------------------------------------------------------------------------------------
+
+    def run_step(self, planned: PlannedStep, phase: str) -> None:
+        step = planned.step
+        started, t0 = self.clock(), time.monotonic()
+        self.times[step.step_id] = StepTimes(started)
+        self.bus.emit(StepStarted(phase=phase, step_id=step.step_id, step_kind=step.kind,
+                                  description=planned.description))
+        error: str | None = None
+        try:
+            handler: dict[type, Callable[[PlannedStep, str], None]] = {
+                m.FaultStep: self._fault,
+                m.WaitForStep: self._wait_for,
+                m.ProbeStep: self._probe,
+                m.PlaybookStep: self._playbook,
+                m.ManualStep: self._manual,
+            }
+            handler[type(step)](planned, phase)
+        except BaseException as exc:
+            error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            times = self.times[step.step_id]
+            times.finished_at, times.ok = self.clock(), error is None
+            self.bus.emit(StepFinished(phase=phase, step_id=step.step_id, step_kind=step.kind, started_at=started,
+                                       duration_s=time.monotonic() - t0, ok=error is None, error=error))
+        self._close_faults_reverted_by(step.step_id)
+
+    def _fault(self, planned: PlannedStep, phase: str) -> None:
+        step: m.FaultStep = planned.step
+        assert planned.fault is not None
+        # Resolved again now: a step after a rebuild must hit the new containers, not the planned ids.
+        targets = select_targets(self.stack, step)
+        record = FaultRecord(step.fault, step.step_id, targets, dict(step.params),
+                             destructive=planned.fault.destructive, reverted_by=step.reverted_by)
+        record = record.with_state(**planned.fault.prepare(FaultContext(self.stack, record, self.abort)))
+        # Known to the rollback first, then journaled (fsynced), then applied: a signal anywhere in between
+        # leaves at worst a revert of something never injected, which revert tolerates.
+        self.active[step.step_id] = ActiveFault(planned.fault, record, self.clock())
+        self.bus.emit(FaultInjecting(record=record))
+        t0 = time.monotonic()
+        try:
+            record = planned.fault.inject(FaultContext(self.stack, record, self.abort))
+        except ChaosError:
+            raise
+        except Exception as exc:
+            raise FaultError(f"{step.fault} could not be injected: {exc}", where=f"step {step.step_id}") from exc
+        self.active[step.step_id].record = record
+        self.bus.emit(FaultInjected(record=record, duration_s=time.monotonic() - t0))
+        if step.duration_s:
+            self.pause(step.duration_s)
+            self.revert(step.step_id, by="duration")
+
+    def revert(self, step_id: str, *, by: str, mark: bool = True) -> None:
+        """Revert an active fault through its `revert`; journaled whether it worked or not.
+
+        `mark=False` for a destructive fault: `revert` only cleans up, the fault stays pending (in the journal
+        too) until its rebuild step succeeds, so a failed rebuild is retried by `recover`.
+        """
+        active = self.active[step_id]
+        t0 = time.monotonic()
+        try:
+            active.fault.revert(FaultContext(self.stack, active.record, self.abort), active.record)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self.bus.emit(FaultReverted(step_id=step_id, fault=active.record.fault, by=by,
+                                        duration_s=time.monotonic() - t0, ok=False, error=message))
+            raise
+        if mark:
+            self._mark_reverted(step_id, by, time.monotonic() - t0)
+
+    def _mark_reverted(self, step_id: str, by: str, duration_s: float) -> None:
+        active = self.active.pop(step_id)
+        active.reverted_at = self.clock()
+        self.reverted[step_id] = active
+        self.bus.emit(FaultReverted(step_id=step_id, fault=active.record.fault, by=by, duration_s=duration_s))
+
+    def _close_faults_reverted_by(self, step_id: str) -> None:
+        """A destructive fault is repaired by the step it names: once that step succeeded, it is reverted."""
+        for fault_step, active in list(self.active.items()):
+            if active.record.reverted_by == step_id:
+                self._mark_reverted(fault_step, step_id, self.clock() - self.times[step_id].started_at)
+
+    def _wait_for(self, planned: PlannedStep, phase: str) -> None:
+        step: m.WaitForStep = planned.step
+        assert planned.probe is not None
+        ok, value = self.poll(planned.probe, step.until, step.timeout_s, step.interval_s)
+        if not ok:
+            raise StepFailed(f"{step.wait_for} did not reach {step.until.describe()} within {step.timeout_s:g} s "
+                             f"(last: {value!r})", where=f"step {step.step_id}")
+        if step.record:
+            since = self.times[step.since].started_at if step.since else self.times[step.step_id].started_at
+            self.record_metric(step.record, round(self.clock() - since, 3), step.step_id)
+
+    def _probe(self, planned: PlannedStep, phase: str) -> None:
+        step: m.ProbeStep = planned.step
+        assert planned.probe is not None
+        value = self.measure(planned.probe)
+        if step.record:
+            self.record_metric(step.record, value if isinstance(value, int | float) else None, step.step_id)
+        if step.expect is not None:
+            self.check(f"{step.step_id}: {step.probe}", phase, step.expect.describe(), value, step.expect.holds(value))
+
+    def _playbook(self, planned: PlannedStep, phase: str) -> None:
+        step: m.PlaybookStep = planned.step
+        t0 = time.monotonic()
+        self.playbooks.run(step.playbook, step.extravars, timeout_s=step.timeout_s, cancel=self.abort.is_set)
+        if self.abort.is_set():
+            raise Aborted(f"the run was aborted during playbook {step.playbook}")
+        if step.record:
+            self.record_metric(step.record, round(time.monotonic() - t0, 3), step.step_id)
+
+    def _manual(self, planned: PlannedStep, phase: str) -> None:
+        step: m.ManualStep = planned.step
+        self.bus.emit(ManualPrompt(step_id=step.step_id, instruction=step.manual, timeout_s=step.timeout_s))
+        t0 = time.monotonic()
+        self.operator.wait_done(step.step_id, step.manual, timeout_s=step.timeout_s, abort=self.abort)
+        if self.abort.is_set():
+            raise Aborted("the run was aborted during a manual step")
+        if step.record:
+            self.record_metric(step.record, round(time.monotonic() - t0, 3), step.step_id)
