@@ -76,6 +76,15 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
+    def derive(self, extra: dict[str, T]) -> Registry[T]:
+        """A new registry with everything this one knows plus `extra` (tests add fakes without touching globals)."""
+        child: Registry[T] = Registry(self.kind, ())
+        child._classes = {**{n: self.get(n) for n in self.names()}, **extra}
+        child._discovered = True
+        for name, cls in extra.items():
+            cls.name = name  # type: ignore[attr-defined]
+        return child
+
     def unregister(self, name: str) -> None:
         """For tests that register fakes."""
         self._classes.pop(name, None)

@@ -274,6 +274,8 @@ class Engine:
         bus.emit(PhaseStarted(phase="rollback"))
         runner.abort = threading.Event()  # a fresh one: the abort that brought us here must not cut the rollback
         for step_id in reversed(list(runner.active)):
+            if step_id not in runner.active:
+                continue  # a rebuild step just run repaired it too
             rebuild = runner.active[step_id].record.reverted_by
             try:
                 runner.revert(step_id, by="rollback", mark=rebuild is None)

@@ -1,0 +1,166 @@
+"""In-memory stand-ins for the stack, the load, faults, probes and playbooks.
+
+For unit tests (no Docker, seconds) and for trying a runbook's shape. Registered only in the
+registries `fake_registries()` derives, never in the global ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from chaos.errors import FaultError, PlaybookFailed
+from chaos.faults.base import FAULTS, Fault, FaultContext, FaultRecord
+from chaos.faults.registry import Registry
+from chaos.runbook.load import LoadStats
+from chaos.runbook.probe import PROBES, Measurement, Probe, ProbeContext
+
+
+@dataclass
+class FakeTarget:
+    id: str
+    name: str
+    service: str
+    datacenter: str
+    role: str
+    chaos_allowed: bool = True
+    state: str = "running"
+
+
+@dataclass
+class FakeStack:
+    project: str = "fake"
+    targets: list[FakeTarget] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # what the `fake-value` probe reads
+
+    @classmethod
+    def two_datacenters(cls, project: str = "fake") -> FakeStack:
+        targets = [FakeTarget("edge0", "edge", "edge", "national", "edge")]
+        for dc in ("sbg", "rbx"):
+            targets += [FakeTarget(f"{dc}-app{i}", f"{dc}-app-{i}", f"{dc}-app-{i}", dc, "app") for i in (1, 2)]
+            targets.append(FakeTarget(f"{dc}-db", f"{dc}-db", f"{dc}-db", dc, "db"))
+        return cls(project, targets, {"up": True})
+
+    def select(self, labels: Mapping[str, str]) -> list[FakeTarget]:
+        return [t for t in self.targets if t.chaos_allowed and all(getattr(t, k, None) == v for k, v in labels.items())]
+
+    def by_id(self, target_id: str) -> FakeTarget:
+        return next(t for t in self.targets if t.id == target_id)
+
+    def states(self) -> dict[str, str]:
+        return {t.id: t.state for t in self.targets}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FakeKill(Fault):
+    """Marks its targets killed; `sets` values on the stack (so probes see the outage); reverts both."""
+
+    class Params(_Strict):
+        sets: dict[str, Any] = {}
+        fail_inject: bool = False
+        fail_revert: bool = False
+
+    def inject(self, ctx: FaultContext) -> FaultRecord:
+        stack: FakeStack = ctx.stack  # type: ignore[assignment]
+        before = {k: stack.values.get(k) for k in self.params.sets}
+        for t in ctx.targets:
+            stack.by_id(t.id).state = "killed"
+        stack.values.update(self.params.sets)
+        if self.params.fail_inject:
+            raise FaultError("fake-kill was told to fail half-way")
+        return ctx.record.with_state(values_before=before)
+
+    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        if self.params.fail_revert:
+            raise FaultError("fake-kill was told to fail its revert")
+        stack: FakeStack = ctx.stack  # type: ignore[assignment]
+        for t in record.targets:
+            stack.by_id(t.id).state = "running"
+        stack.values.update(record.state.get("values_before") or {})
+
+
+class FakeFire(FakeKill):
+    """Destructive: its revert cleans nothing; the `rebuild` playbook brings the targets back."""
+
+    destructive = True
+
+    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        ctx.stack.values["fire_cleaned"] = True  # type: ignore[attr-defined]
+
+
+class FakeValue(Probe):
+    """Reads `stack.values[key]`."""
+
+    class Params(_Strict):
+        key: str
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return ctx.stack.values.get(self.params.key)  # type: ignore[attr-defined]
+
+
+@dataclass
+class FakePlaybooks:
+    """`rebuild` brings every killed container back and resets `values`; `fail` fails; `slow` waits `seconds`."""
+
+    stack: FakeStack
+    ran: list[str] = field(default_factory=list)
+    resets: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
+        self.ran.append(name)
+        if name == "fail":
+            raise PlaybookFailed("TASK [promote standby] fatal: pg_ctl promote: server is not in standby mode")
+        if name == "slow":
+            threading.Event().wait(float(extravars.get("seconds", 1.0)))
+        if name == "rebuild":
+            for t in self.stack.targets:
+                t.state = "running"
+        self.stack.values.update(extravars.get("sets", {}) if name != "slow" else {})
+
+
+@dataclass
+class FakeLoad:
+    """Availability and p95 as functions of time since start (100 requests a second)."""
+
+    availability: Callable[[float], float] = lambda t: 1.0
+    p95_ms: Callable[[float], float] = lambda t: 50.0
+    lost_acked_writes: int | None = 0
+    clock: Callable[[], float] = time.time
+    started_at: float | None = None
+    stopped_at: float | None = None
+
+    def start(self) -> None:
+        self.started_at = self.clock()
+
+    def stop(self) -> None:
+        self.stopped_at = self.stopped_at or self.clock()
+
+    def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
+        assert self.started_at is not None, "stats before start"
+        since = max(since or self.started_at, self.started_at)
+        until = min(until or self.clock(), self.stopped_at or self.clock())
+        if until <= since:
+            return LoadStats()
+        middle = (since + until) / 2 - self.started_at
+        requests = max(1, int((until - since) * 100))
+        failures = round(requests * (1 - self.availability(middle)))
+        p95 = self.p95_ms(middle)
+        return LoadStats(requests, failures, {50.0: p95 / 2, 95.0: p95, 99.0: p95 * 1.5}, requests // 10,
+                         self.lost_acked_writes)
+
+
+def fake_registries(
+    faults: Registry[type[Fault]] = FAULTS, probes: Registry[type[Probe]] = PROBES
+) -> tuple[Registry[type[Fault]], Registry[type[Probe]]]:
+    return (
+        faults.derive({"fake-kill": FakeKill, "fake-fire": FakeFire}),
+        probes.derive({"fake-value": FakeValue}),
+    )
