@@ -164,3 +164,43 @@ def fake_registries(
         faults.derive({"fake-kill": FakeKill, "fake-fire": FakeFire}),
         probes.derive({"fake-value": FakeValue}),
     )
+
+
+@dataclass
+class FakeWorld:
+    """A fake stack with its load, playbooks and registries: what a unit test needs to load and run a runbook."""
+
+    root: Any  # a folder (pathlib.Path) for reports and state
+    stack: FakeStack = field(default_factory=FakeStack.two_datacenters)
+    load: FakeLoad = field(default_factory=FakeLoad)
+    playbooks: FakePlaybooks | None = None
+    registries: tuple[Registry[type[Fault]], Registry[type[Probe]]] = field(default_factory=fake_registries)
+
+    def __post_init__(self) -> None:
+        self.playbooks = self.playbooks or FakePlaybooks(self.stack)
+
+    def parse(self, text: str, source: str = "runbook.yaml") -> Any:
+        from chaos.runbook.loader import parse_runbook
+
+        faults, probes = self.registries
+        return parse_runbook(text, source, faults=faults, probes=probes)
+
+    def load_file(self, path: Any) -> Any:
+        from chaos.runbook.loader import load_runbook
+
+        faults, probes = self.registries
+        return load_runbook(path, faults=faults, probes=probes)
+
+    def engine(self, runbook: Any, **options: Any) -> Any:
+        from chaos.runbook.engine import Engine
+
+        faults, probes = self.registries
+        defaults: dict[str, Any] = {
+            "load_factory": lambda spec, stack: self.load,
+            "playbooks": self.playbooks,
+            "reports_dir": self.root / "reports",
+            "state_dir": self.root / "state",
+            "faults": faults,
+            "probes": probes,
+        }
+        return Engine(runbook, self.stack, **{**defaults, **options})
