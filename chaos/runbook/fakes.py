@@ -68,15 +68,18 @@ class FakeKill(Fault):
         fail_inject: bool = False
         fail_revert: bool = False
 
+    def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
+        # journaled before inject: a revert after a crash half-way through inject still knows what to restore
+        return {"values_before": {k: ctx.stack.values.get(k) for k in self.params.sets}}  # type: ignore[attr-defined]
+
     def inject(self, ctx: FaultContext) -> FaultRecord:
         stack: FakeStack = ctx.stack  # type: ignore[assignment]
-        before = {k: stack.values.get(k) for k in self.params.sets}
         for t in ctx.targets:
             stack.by_id(t.id).state = "killed"
         stack.values.update(self.params.sets)
         if self.params.fail_inject:
             raise FaultError("fake-kill was told to fail half-way")
-        return ctx.record.with_state(values_before=before)
+        return ctx.record.with_state(killed=[t.id for t in ctx.targets])
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         if self.params.fail_revert:

@@ -1,0 +1,195 @@
+"""The engine on a fake stack: verdicts, exit codes, and rollback whatever happens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import EnvironmentProblem
+from chaos.runbook.fakes import FakeLoad, FakeWorld
+from chaos.runbook.journal import pending_faults, read_journal
+from chaos.runbook.lock import StackLock
+
+DATA = Path(__file__).parent / "data"
+
+KILL_THEN_WAIT = """\
+metadata: {name: kill-then-wait}
+hypothesis:
+  probes:
+    - {name: up, probe: fake-value, params: {key: up}, expect: {eq: true}}
+  check_after: false
+steps:
+  - id: kill
+    fault: fake-kill
+    target: {datacenter: sbg, role: app}
+    params: {sets: {up: false}}
+  - id: never
+    wait-for: fake-value
+    params: {key: up}
+    until: {eq: true}
+    timeout_s: 20
+    interval_s: 0.02
+rollback:
+  - id: undrain
+    playbook: edge-undrain
+"""
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> FakeWorld:
+    return FakeWorld(tmp_path)
+
+
+def all_running(world: FakeWorld) -> bool:
+    return set(world.stack.states().values()) == {"running"}
+
+
+def events(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r["event"] for r in read_journal(result.journal)]
+
+
+def test_datacenter_fire_passes_with_figures(world: FakeWorld) -> None:
+    result = world.engine(world.load_file(DATA / "datacenter-fire.yaml")).run()
+    assert (result.verdict, result.exit_code, result.rc) == ("pass", 0, 0)
+    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "availability_during_fault", "p95_ms"} <= set(
+        result.metrics
+    )
+    assert world.playbooks.ran == ["failover-database", "rebuild", "edge-undrain"]
+    assert all_running(world)
+    assert pending_faults(result.journal) == []
+    assert (world.root / "reports" / "latest").resolve() == result.folder.resolve()
+
+
+def test_failed_remediation_gives_fail_with_reason_and_still_rebuilds(world: FakeWorld) -> None:
+    text = (DATA / "datacenter-fire.yaml").read_text().replace("playbook: failover-database", "playbook: fail")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert "step failover" in result.reason and "pg_ctl promote" in result.reason
+    assert world.playbooks.ran == ["fail", "rebuild", "edge-undrain"]  # rebuild ran in the rollback
+    assert all_running(world) and world.stack.values["fire_cleaned"]
+    assert pending_faults(result.journal) == []
+
+
+def test_a_failed_verification_fails_the_verdict(world: FakeWorld) -> None:
+    text = (DATA / "datacenter-fire.yaml").read_text().replace("rto_s: {lte: 30}", "rto_s: {lte: 0}")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert result.reason.startswith("rto_s: expected <= 0")
+    failed = [c for c in result.checks if not c.passed]
+    assert [c.name for c in failed] == ["rto_s"]
+
+
+def test_steady_state_not_met_injects_nothing(world: FakeWorld) -> None:
+    world.stack.values["up"] = False
+    result = world.engine(world.parse(KILL_THEN_WAIT)).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert "fault_injecting" not in events(result)
+    assert world.playbooks.ran == ["edge-undrain"]
+
+
+def test_stop_condition_aborts_with_exit_3_and_rolls_back(world: FakeWorld) -> None:
+    stack = world.stack
+    world.load = FakeLoad(availability=lambda t: 1.0 if stack.values["up"] else 0.0)
+    text = KILL_THEN_WAIT.replace("metadata: {name: kill-then-wait}", "metadata: {name: kill-then-wait}\n"
+                                  "load: {profile: p, sample_s: 0.05}") + (
+        "stop_conditions:\n  - name: portal gone\n    probe: load-availability\n    params: {window_s: 0.1}\n"
+        "    bound: {gte: 0.5}\n    for_s: 0.2\n    interval_s: 0.02\n"
+    )
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("aborted", 3)
+    assert "stop condition portal gone" in result.reason
+    kinds = events(result)
+    assert "stop_condition_breached" in kinds and kinds.index("stop_condition_breached") < kinds.index("fault_reverted")
+    assert all_running(world) and stack.values["up"] is True
+    assert world.playbooks.ran == ["edge-undrain"]
+    assert pending_faults(result.journal) == []
+
+
+def test_exception_while_injecting_still_reverts(world: FakeWorld) -> None:
+    text = KILL_THEN_WAIT.replace("params: {sets: {up: false}}", "params: {sets: {up: false}, fail_inject: true}")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("error", 4)
+    assert "told to fail half-way" in result.reason
+    assert all_running(world) and world.stack.values["up"] is True
+    assert world.playbooks.ran == ["edge-undrain"]
+
+
+def test_unexpected_exception_mid_step_still_rolls_back(world: FakeWorld) -> None:
+    calls = {"n": 0}
+
+    def availability(t: float) -> float:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the steady state passes; the probe step after the fault crashes
+            raise RuntimeError("boom")
+        return 1.0
+
+    world.load = FakeLoad(availability=availability)
+    text = KILL_THEN_WAIT.replace("  - id: never", "  - id: crash\n    probe: load-availability\n  - id: never") \
+        .replace("metadata: {name: kill-then-wait}", "metadata: {name: crash}\nload: {profile: p, sample_s: 60}") \
+        .replace("{name: up, probe: fake-value, params: {key: up}", "{name: up, probe: load-availability, params: {}")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("error", 4)
+    assert "RuntimeError: boom" in result.reason
+    assert all_running(world) and pending_faults(result.journal) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_a_step_rolls_back(world: FakeWorld, signum: int) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signum))
+    timer.start()
+    try:
+        result = world.engine(world.parse(KILL_THEN_WAIT)).run()
+    finally:
+        timer.cancel()
+    assert (result.verdict, result.exit_code) == ("aborted", 3)
+    assert "run_interrupted" in events(result)
+    assert all_running(world) and world.stack.values["up"] is True
+    assert world.playbooks.ran == ["edge-undrain"]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_fault_with_duration_reverts_by_itself(world: FakeWorld) -> None:
+    text = KILL_THEN_WAIT.replace("params: {sets: {up: false}}", "params: {sets: {up: false}}\n    duration_s: 0.1")
+    result = world.engine(world.parse(text)).run()
+    assert result.verdict == "pass"
+    reverted = [r for r in read_journal(result.journal) if r["event"] == "fault_reverted"]
+    assert [r["by"] for r in reverted] == ["duration"]
+
+
+def test_failed_revert_makes_an_error_and_stays_pending(world: FakeWorld) -> None:
+    text = KILL_THEN_WAIT.replace("params: {sets: {up: false}}", "params: {sets: {up: false}, fail_revert: true}") \
+        .replace("timeout_s: 20", "timeout_s: 0.1")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("error", 4)
+    assert "rollback: revert kill" in result.reason
+    assert [f.step_id for f in pending_faults(result.journal)] == ["kill"]
+
+
+def test_wait_for_timeout_is_a_fail(world: FakeWorld) -> None:
+    result = world.engine(world.parse(KILL_THEN_WAIT.replace("timeout_s: 20", "timeout_s: 0.1"))).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert "did not reach == True within 0.1 s" in result.reason
+
+
+def test_lock_stops_a_second_run_on_the_same_stack(world: FakeWorld) -> None:
+    lock = StackLock(world.root / "state", world.stack.project)
+    lock.acquire(owner="another run")
+    try:
+        with pytest.raises(EnvironmentProblem, match="another run holds stack 'fake'"):
+            world.engine(world.parse(KILL_THEN_WAIT)).run()
+    finally:
+        lock.release()
+    assert world.stack.states()["sbg-app1"] == "running"
+    result = world.engine(world.parse(KILL_THEN_WAIT.replace("timeout_s: 20", "timeout_s: 0.05"))).run()
+    assert result.exit_code == 1  # the lock is free again
+
+
+def test_no_matching_target_is_an_environment_problem(world: FakeWorld) -> None:
+    result = world.engine(world.parse(KILL_THEN_WAIT.replace("datacenter: sbg", "datacenter: gra"))).run()
+    assert (result.verdict, result.exit_code) == ("error", 4)
+    assert "no container labelled entchaos.chaos=allowed matches datacenter=gra" in result.reason
