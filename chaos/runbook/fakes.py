@@ -194,7 +194,7 @@ class FakeWorld:
         faults, probes = self.registries
         return load_runbook(path, faults=faults, probes=probes)
 
-    def engine(self, runbook: Any, **options: Any) -> Any:
+    def engine(self, runbook: Any, *, engine_class: Any = None, **options: Any) -> Any:
         from chaos.runbook.engine import Engine
 
         faults, probes = self.registries
@@ -206,4 +206,4 @@ class FakeWorld:
             "faults": faults,
             "probes": probes,
         }
-        return Engine(runbook, self.stack, **{**defaults, **options})
+        return (engine_class or Engine)(runbook, self.stack, **{**defaults, **options})
