@@ -17,11 +17,11 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "ent_app"))
 
-from ent_app.config import Settings  # noqa: E402
-from ent_app.db import DatabaseUnavailable  # noqa: E402
-from ent_app.main import create_app  # noqa: E402
-from ent_app.memory import MemoryStore  # noqa: E402
-from ent_app.pg import PostgresStore  # noqa: E402
+from ent_app.config import Settings
+from ent_app.db import DatabaseUnavailable
+from ent_app.main import create_app
+from ent_app.memory import MemoryStore
+from ent_app.pg import PostgresStore
 
 SETTINGS = Settings(replica="app-sbg-1", datacenter="sbg", secret="test-secret")
 
