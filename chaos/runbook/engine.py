@@ -235,7 +235,7 @@ class Engine:
     ) -> bool:
         try:
             if within_s > 0:
-                passed, value = runner.poll(probe, expect, within_s, min(1.0, within_s))
+                passed, value = runner.poll(probe, expect, within_s, max(0.05, min(1.0, within_s / 10)))
             else:
                 value = runner.measure(probe)
                 passed = expect.holds(value)

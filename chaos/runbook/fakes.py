@@ -6,6 +6,7 @@ registries `fake_registries()` derives, never in the global ones.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +38,21 @@ class FakeStack:
     project: str = "fake"
     targets: list[FakeTarget] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # what the `fake-value` probe reads
+    history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (when, values) after each `set`
+
+    def set(self, **values: Any) -> None:
+        if not self.history:
+            self.history.append((0.0, dict(self.values)))  # what they were before the first change
+        self.values.update(values)
+        self.history.append((time.time(), dict(self.values)))
+
+    def values_at(self, t: float) -> Mapping[str, Any]:
+        """The values at time t (the live ones after the last change, so direct edits in tests count)."""
+        before = [snapshot for when, snapshot in self.history if when <= t]
+        return self.values if len(before) == len(self.history) else before[-1]
+
+    def changes_between(self, since: float, until: float) -> list[float]:
+        return [when for when, _ in self.history if since < when < until]
 
     @classmethod
     def two_datacenters(cls, project: str = "fake") -> FakeStack:
@@ -76,7 +92,7 @@ class FakeKill(Fault):
         stack: FakeStack = ctx.stack  # type: ignore[assignment]
         for t in ctx.targets:
             stack.by_id(t.id).state = "killed"
-        stack.values.update(self.params.sets)
+        stack.set(**self.params.sets)
         if self.params.fail_inject:
             raise FaultError("fake-kill was told to fail half-way")
         return ctx.record.with_state(killed=[t.id for t in ctx.targets])
@@ -87,7 +103,7 @@ class FakeKill(Fault):
         stack: FakeStack = ctx.stack  # type: ignore[assignment]
         for t in record.targets:
             stack.by_id(t.id).state = "running"
-        stack.values.update(record.state.get("values_before") or {})
+        stack.set(**(record.state.get("values_before") or {}))
 
 
 class FakeFire(FakeKill):
@@ -126,15 +142,16 @@ class FakePlaybooks:
         if name == "rebuild":
             for t in self.stack.targets:
                 t.state = "running"
-        self.stack.values.update(extravars.get("sets", {}) if name != "slow" else {})
+        self.stack.set(**extravars.get("sets", {}))
 
 
 @dataclass
 class FakeLoad:
-    """Availability and p95 as functions of time since start (100 requests a second)."""
+    """100 requests a second whose availability and p95 follow the fake stack's values over time."""
 
-    availability: Callable[[float], float] = lambda t: 1.0
-    p95_ms: Callable[[float], float] = lambda t: 50.0
+    stack: FakeStack | None = None
+    availability: Callable[[Mapping[str, Any]], float] = lambda values: 1.0
+    p95_ms: Callable[[Mapping[str, Any]], float] = lambda values: 50.0
     lost_acked_writes: int | None = 0
     clock: Callable[[], float] = time.time
     started_at: float | None = None
@@ -152,10 +169,20 @@ class FakeLoad:
         until = min(until or self.clock(), self.stopped_at or self.clock())
         if until <= since:
             return LoadStats()
-        middle = (since + until) / 2 - self.started_at
+        cuts = [since, *(self.stack.changes_between(since, until) if self.stack else []), until]
+        segments = []  # (share of the window, availability, p95) for each stretch of constant values
+        for a, b in itertools.pairwise(cuts):
+            values = self.stack.values_at((a + b) / 2) if self.stack else {}
+            segments.append(((b - a) / (until - since), self.availability(values), self.p95_ms(values)))
         requests = max(1, int((until - since) * 100))
-        failures = round(requests * (1 - self.availability(middle)))
-        p95 = self.p95_ms(middle)
+        failures = round(requests * sum(share * (1 - avail) for share, avail, _ in segments))
+        # p95 of the mix: the slowest stretch that holds at least 5 % of the requests
+        share, p95 = 0.0, 0.0
+        for part, _, latency in sorted(segments, key=lambda seg: -seg[2]):
+            share += part
+            p95 = latency
+            if share >= 0.05:
+                break
         return LoadStats(requests, failures, {50.0: p95 / 2, 95.0: p95, 99.0: p95 * 1.5}, requests // 10,
                          self.lost_acked_writes)
 
@@ -175,12 +202,13 @@ class FakeWorld:
 
     root: Any  # a folder (pathlib.Path) for reports and state
     stack: FakeStack = field(default_factory=FakeStack.two_datacenters)
-    load: FakeLoad = field(default_factory=FakeLoad)
+    load: FakeLoad = field(default_factory=FakeLoad)  # follows `stack` unless given another
     playbooks: FakePlaybooks | None = None
     registries: tuple[Registry[type[Fault]], Registry[type[Probe]]] = field(default_factory=fake_registries)
 
     def __post_init__(self) -> None:
         self.playbooks = self.playbooks or FakePlaybooks(self.stack)
+        self.load.stack = self.load.stack or self.stack
 
     def parse(self, text: str, source: str = "runbook.yaml") -> Any:
         from chaos.runbook.loader import parse_runbook

@@ -56,6 +56,16 @@ class Watcher:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self.load is not None and self.clock() > self._last_sample:
+            self._next_sample = 0.0  # one last point, so even a short run has a timeline
+            self.armed.clear()
+            self._safe_tick()
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception as exc:  # the watcher must never die silently, nor break the rollback
+            log.warning("watcher_tick_failed", error=str(exc))
 
     def arm(self) -> None:
         now = self.clock()
@@ -69,10 +79,7 @@ class Watcher:
     def _run(self) -> None:
         # A ticker, not a retry: Event.wait both paces the loop and ends it at once on stop().
         while not self._stop.wait(self.tick_s):
-            try:
-                self.tick()
-            except Exception as exc:  # the watcher must never die silently while faults are in
-                log.warning("watcher_tick_failed", error=str(exc))
+            self._safe_tick()
 
     def tick(self) -> None:
         now = self.clock()

@@ -93,7 +93,7 @@ def test_steady_state_not_met_injects_nothing(world: FakeWorld) -> None:
 
 def test_stop_condition_aborts_with_exit_3_and_rolls_back(world: FakeWorld) -> None:
     stack = world.stack
-    world.load = FakeLoad(availability=lambda t: 1.0 if stack.values["up"] else 0.0)
+    world.load = FakeLoad(stack, availability=lambda values: 1.0 if values["up"] else 0.0)
     text = KILL_THEN_WAIT.replace("metadata: {name: kill-then-wait}", "metadata: {name: kill-then-wait}\n"
                                   "load: {profile: p, sample_s: 0.05}") + (
         "stop_conditions:\n  - name: portal gone\n    probe: load-availability\n    params: {window_s: 0.1}\n"
@@ -121,7 +121,7 @@ def test_exception_while_injecting_still_reverts(world: FakeWorld) -> None:
 def test_unexpected_exception_mid_step_still_rolls_back(world: FakeWorld) -> None:
     calls = {"n": 0}
 
-    def availability(t: float) -> float:
+    def availability(values: object) -> float:
         calls["n"] += 1
         if calls["n"] > 1:  # the steady state passes; the probe step after the fault crashes
             raise RuntimeError("boom")
