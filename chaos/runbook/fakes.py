@@ -83,6 +83,7 @@ class FakeKill(Fault):
         sets: dict[str, Any] = {}
         fail_inject: bool = False
         fail_revert: bool = False
+        slow_s: float = 0.0  # half-way through inject, wait this long (a window for signals)
 
     def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
         # journaled before inject: a revert after a crash half-way through inject still knows what to restore
@@ -93,6 +94,7 @@ class FakeKill(Fault):
         for t in ctx.targets:
             stack.by_id(t.id).state = "killed"
         stack.set(**self.params.sets)
+        threading.Event().wait(self.params.slow_s)
         if self.params.fail_inject:
             raise FaultError("fake-kill was told to fail half-way")
         return ctx.record.with_state(killed=[t.id for t in ctx.targets])
@@ -120,14 +122,17 @@ class FakeValue(Probe):
 
     class Params(_Strict):
         key: str
+        slow_s: float = 0.0
 
     def measure(self, ctx: ProbeContext) -> Measurement:
+        threading.Event().wait(self.params.slow_s)
         return ctx.stack.values.get(self.params.key)  # type: ignore[attr-defined]
 
 
 @dataclass
 class FakePlaybooks:
-    """`rebuild` brings every killed container back and resets `values`; `fail` fails; `slow` waits `seconds`."""
+    """Each waits `extravars.seconds`, then sets `extravars.sets`; `rebuild` brings every killed container back;
+    `fail` fails."""
 
     stack: FakeStack
     ran: list[str] = field(default_factory=list)
@@ -137,12 +142,23 @@ class FakePlaybooks:
         self.ran.append(name)
         if name == "fail":
             raise PlaybookFailed("TASK [promote standby] fatal: pg_ctl promote: server is not in standby mode")
-        if name == "slow":
-            threading.Event().wait(float(extravars.get("seconds", 1.0)))
+        threading.Event().wait(float(extravars.get("seconds", 0.0)))
         if name == "rebuild":
             for t in self.stack.targets:
                 t.state = "running"
         self.stack.set(**extravars.get("sets", {}))
+
+
+@dataclass
+class FakeOperator:
+    """People who take `seconds` to do what a manual step asks."""
+
+    seconds: float = 0.0
+    asked: list[str] = field(default_factory=list)
+
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+        self.asked.append(step_id)
+        abort.wait(self.seconds)
 
 
 @dataclass

@@ -193,3 +193,51 @@ def test_no_matching_target_is_an_environment_problem(world: FakeWorld) -> None:
     result = world.engine(world.parse(KILL_THEN_WAIT.replace("datacenter: sbg", "datacenter: gra"))).run()
     assert (result.verdict, result.exit_code) == ("error", 4)
     assert "no container labelled entchaos.chaos=allowed matches datacenter=gra" in result.reason
+
+
+EVERY_STEP_SLOW = """\
+metadata: {name: slow-steps}
+hypothesis:
+  probes:
+    - {name: up, probe: fake-value, params: {key: up}, expect: {eq: true}}
+steps:
+  - id: fire
+    fault: fake-fire
+    target: {datacenter: sbg}
+    params: {sets: {up: false}, slow_s: 0.4}
+    reverted_by: rebuild
+  - id: detect
+    wait-for: fake-value
+    params: {key: up, slow_s: 0.4}
+    until: {eq: false}
+    timeout_s: 5
+  - id: failover
+    playbook: failover-database
+    extravars: {seconds: 0.4, sets: {up: true}}
+  - id: announce
+    manual: Tell the schools
+  - id: rebuild
+    playbook: rebuild
+    extravars: {seconds: 0.4, sets: {up: true}}
+rollback:
+  - id: undrain
+    playbook: edge-undrain
+"""
+
+
+@pytest.mark.parametrize("step", ["fire", "detect", "failover", "announce", "rebuild"])
+def test_sigterm_at_any_step_leaves_the_stack_as_it_was(world: FakeWorld, step: str) -> None:
+    from chaos.events import StepStarted
+    from chaos.runbook.fakes import FakeOperator
+
+    def kill_during(event: object) -> None:
+        if isinstance(event, StepStarted) and event.step_id == step and event.phase == "steps":
+            threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+    result = world.engine(world.parse(EVERY_STEP_SLOW), operator=FakeOperator(0.4), listeners=[kill_during]).run()
+    assert (result.verdict, result.exit_code) == ("aborted", 3), result.reason
+    assert all_running(world) and world.stack.values["up"] is True
+    assert pending_faults(result.journal) == []
+    assert world.playbooks.ran[-2:] == ["rebuild", "edge-undrain"]
+    finished = [r for r in read_journal(result.journal) if r["event"] == "step_finished" and r["phase"] == "steps"]
+    assert finished[-1]["step_id"] == step and not finished[-1]["ok"]
