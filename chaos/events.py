@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from chaos.errors import Aborted
 from chaos.logging import get_logger
 
 log = get_logger(__name__)
@@ -228,6 +229,8 @@ class Bus:
             for listener in self._listeners:
                 try:
                     listener(event)
+                except Aborted:
+                    raise  # a SIGTERM that lands inside a listener still stops the run
                 except Exception as exc:
                     # A durable event that cannot be journaled must stop the run: we would lose track of a fault.
                     if event.durable and getattr(listener, "critical", False):

@@ -126,7 +126,7 @@ class Engine:
         runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator)
         started = time.monotonic()
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
-                            runbook_path=self.runbook.source, project=self.stack.project, folder=str(folder),
+                            runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),
                             description=self.runbook.metadata.description))
         log.info("run_started", runbook=self.runbook.name, folder=str(folder))
         plan: Plan | None = None
@@ -295,6 +295,12 @@ class Engine:
         except Exception as exc:
             outcome.rollback_errors.append(f"step {step_id}: {_message(exc)}")
             log.error("rollback_step_failed", step=step_id, error=_message(exc))
+
+
+def _absolute(source: str) -> str:
+    """`recover` may run from another folder: journal the runbook's absolute path when it is a file."""
+    path = Path(source)
+    return str(path.resolve()) if path.is_file() else source
 
 
 def _breach_reason(watcher: Watcher) -> str | None:
