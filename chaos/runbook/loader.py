@@ -72,7 +72,7 @@ def parse_runbook(
         runbook = m.Runbook.model_validate(data)
     except ValidationError as exc:
         raise _invalid([locate.problem(err["loc"], _explain(err)) for err in exc.errors()]) from None
-    runbook = _name_steps(runbook).model_copy(update={"source": source})
+    runbook = _name_steps(runbook).from_source(source)
     problems = list(_semantic_problems(runbook, locate, faults, probes, playbooks))
     if problems:
         raise _invalid(problems)

@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     field_validator,
     model_validator,
@@ -375,8 +376,16 @@ class Runbook(Strict):
     rollback: list[Step] = Field(default_factory=list)
     stop_conditions: list[StopCondition] = Field(default_factory=list)
 
-    # filled by the loader; not part of the YAML
-    source: str = Field(default="<memory>", exclude=True)
+    _source: str = PrivateAttr(default="<memory>")  # the file it came from: set by the loader, not in the YAML
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def from_source(self, source: str) -> Runbook:
+        copy = self.model_copy()
+        copy._source = source
+        return copy
 
     @property
     def name(self) -> str:
