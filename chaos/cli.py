@@ -54,6 +54,36 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from chaos.load.cli_args import run_from_args
+    from chaos.load.remote import run_remote
+
+    stack = _stack(args)
+    if args.source != "host":
+        passthrough = [a for a in args.raw_argv if a not in ("load",)]
+        passthrough = _strip_options(passthrough, {"--from", "--project", "--compose-file", "--target", "--json",
+                                                   "--ledger", "--log-level"})
+        return run_remote(stack, args.source, passthrough, json_path=args.json, ledger_path=args.ledger)
+    if args.target is None:
+        args.target = stack.edge_url()
+    return run_from_args(args)
+
+
+def _strip_options(argv: list[str], names: set[str]) -> list[str]:
+    """Drop `--name value` and `--name=value` for the given options (they are set for the container)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in names:
+            skip = "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default: info)")
@@ -76,12 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "up":
             p.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health")
             p.add_argument("--no-build", action="store_true", help="do not build missing images")
+
+    from chaos.load.cli_args import add_load_arguments
+
+    load = sub.add_parser("load", help="open-model load against the stack, with a live progress line")
+    add_load_arguments(load)
+    load.set_defaults(func=cmd_load, target=None)
+    load.add_argument("--from", dest="source", default="host", choices=("host", "internet-fr", "internet-abroad"),
+                      help="where the load comes from: this host, or a client container on that network")
+    load.add_argument("--project", default=None, help="compose project name (default: entchaos)")
+    load.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     configure(args.log_level)
     try:
         return int(args.func(args) or 0)

@@ -1,0 +1,68 @@
+"""Run the same load generator inside a client container (internet-fr, internet-abroad).
+
+The edge then sees the source addresses of that client network, as it would see French or foreign
+users. Output streams back live; the JSON series and the ledger are copied out when asked for.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from chaos.errors import InvalidInput, StackError
+from chaos.logging import get_logger
+from chaos.stack.compose import ComposeStack
+from chaos.stack.docker_api import docker_client
+
+log = get_logger(__name__)
+
+SOURCES = ("host", "internet-fr", "internet-abroad")
+EDGE_INSIDE = "http://edge:80"  # the edge as seen from the client networks
+
+
+def client_container(stack: ComposeStack, source: str):
+    if source not in SOURCES[1:]:
+        raise InvalidInput(f"unknown load source {source!r}", fix=f"choose one of: {', '.join(SOURCES)}")
+    for target in stack.targets():
+        if target.role == "client" and target.datacenter == source and target.status == "running":
+            return docker_client().containers.get(target.id)
+    raise StackError(
+        f"no running client container on {source} in project {stack.project!r}",
+        fix="label one `entchaos.role: client` and `entchaos.datacenter: " + source + "` (the bundled stack has one)",
+    )
+
+
+def fetch_file(container, inside: str, outside: Path) -> None:
+    stream, _ = container.get_archive(inside)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.getmembers()[0]
+        data = tar.extractfile(member)
+        assert data is not None
+        outside.parent.mkdir(parents=True, exist_ok=True)
+        outside.write_bytes(data.read())
+
+
+def run_remote(stack: ComposeStack, source: str, argv: Sequence[str], *, json_path: str | None = None,
+               ledger_path: str | None = None, out: TextIO = sys.stdout) -> int:
+    """argv: the load arguments without --target/--json/--ledger (set here for inside the container)."""
+    container = client_container(stack, source)
+    cmd = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, *argv]
+    if json_path:
+        cmd += ["--json", "/tmp/entchaos-load.jsonl"]
+    if ledger_path:
+        cmd += ["--ledger", "/tmp/entchaos-ledger.jsonl"]
+    log.info("load_started_remote", source=source, container=container.name)
+    exec_id = docker_client().api.exec_create(container.id, cmd, tty=False)["Id"]
+    for chunk in docker_client().api.exec_start(exec_id, stream=True):
+        out.write(chunk.decode(errors="replace"))
+        out.flush()
+    code = docker_client().api.exec_inspect(exec_id)["ExitCode"] or 0
+    if json_path:
+        fetch_file(container, "/tmp/entchaos-load.jsonl", Path(json_path))
+    if ledger_path:
+        fetch_file(container, "/tmp/entchaos-ledger.jsonl", Path(ledger_path))
+    return int(code)
