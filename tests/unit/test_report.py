@@ -62,6 +62,8 @@ def test_a_passing_run_leaves_every_file(world: FakeWorld) -> None:
 
     html = (folder / "report.html").read_text()
     assert "<svg" in html and "<style>" in html and 'class="fault"' in html
+    svg = ET.fromstring(html[html.index("<svg"): html.index("</svg>") + 6])  # well-formed
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) == 2  # availability and p95
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "one self-contained file"
     assert (folder / "summary.md").read_text().startswith("# fake-datacenter-fire: PASS")
 
