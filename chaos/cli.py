@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from chaos.errors import ChaosError
 from chaos.logging import configure
@@ -84,6 +85,50 @@ def _strip_options(argv: list[str], names: set[str]) -> list[str]:
     return kept
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from chaos.runbook.launch import validate
+
+    for path in args.runbooks:
+        runbook = validate(path)
+        print(f"{path}: valid ({runbook.name}: {len(runbook.steps)} steps, {len(runbook.verify)} verifications)")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from chaos.runbook.launch import plan, stack_for, validate
+
+    runbook = validate(args.runbook)
+    print(plan(runbook, stack_for(runbook, args.project, args.compose_file)).render())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from chaos.runbook.launch import run, stack_for, validate
+
+    runbook = validate(args.runbook)
+    result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday)
+    print(f"\nverdict: {result.verdict.upper()}" + (f" — {result.reason}" if result.reason else ""))
+    for name, value in sorted(result.metrics.items()):
+        print(f"  {name:28} {value}")
+    print(f"report: {result.folder}/report.html")
+    return result.exit_code
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from chaos.runbook.launch import REPORTS_DIR, recover_run
+    from chaos.stack.compose import ComposeStack
+
+    folder = Path(args.run) if args.run else REPORTS_DIR / "latest"
+    recovery = recover_run(folder, ComposeStack.from_env(args.project, args.compose_file))
+    if not recovery.reverted and recovery.ok:
+        print(f"{folder}: nothing left to revert")
+    for record in recovery.reverted:
+        print(f"reverted {record.fault} ({record.step_id})")
+    for record, why in recovery.failed:
+        print(f"could not revert {record.fault} ({record.step_id}): {why}", file=sys.stderr)
+    return 0 if recovery.ok else 4
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default: info)")
@@ -106,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "up":
             p.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health")
             p.add_argument("--no-build", action="store_true", help="do not build missing images")
+
+    v = sub.add_parser("validate", help="check runbooks without touching anything (errors with file:line)")
+    v.add_argument("runbooks", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    for name, func, text in (
+        ("plan", cmd_plan, "what the runbook will hit, in what order (nothing injected)"),
+        ("run", cmd_run, "run a runbook: load, steady state, steps, verify, rollback, reports"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("runbook")
+        p.add_argument("--project", default=None, help="compose project (default: the runbook's, or entchaos)")
+        p.add_argument("--compose-file", default=None, help="compose file (default: the runbook's, or the bundled)")
+        p.set_defaults(func=func)
+        if name == "run":
+            p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
+    r = sub.add_parser("recover", help="revert what a killed run left behind, from its journal")
+    r.add_argument("run", nargs="?", default=None, help="the run's report folder (default: reports/latest)")
+    r.add_argument("--project", default=None)
+    r.add_argument("--compose-file", default=None)
+    r.set_defaults(func=cmd_recover)
 
     from chaos.load.cli_args import add_load_arguments
 

@@ -7,8 +7,11 @@ import io
 import socket
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
 from chaos.errors import ProbeFailed
 from chaos.logging import get_logger
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 log = get_logger(__name__)
 
@@ -87,3 +90,46 @@ class EdgeAPI:
         if answer:
             raise ProbeFailed(f"HAProxy refused `set server {backend}/{server} state {state}`: {answer}")
         log.info("edge_server_state_set", backend=backend, server=server, state=state)
+
+# ---- runbook probes -------------------------------------------------------------------------------------------
+
+
+
+
+class _ServersParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    datacenter: str | None = None  # None: every app server
+    backend: str = APP_BACKEND
+
+
+class _EdgeServers(Probe):
+    """Counts the edge's app servers (not the backup) of a datacenter, by what HAProxy says of them."""
+
+    Params = _ServersParams
+    want_up: bool
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        stack = ctx.stack
+        datacenter_of = getattr(self, "_dc_of", None)
+        if datacenter_of is None:  # from the compose file: a burned service has no container to ask
+            labels = stack.services_by_label()  # type: ignore[attr-defined]
+            datacenter_of = self._dc_of = {s: lab.get("entchaos.datacenter") for s, lab in labels.items()}
+        host, port = stack.edge_api()  # type: ignore[attr-defined]
+        servers = [
+            s for s in EdgeAPI(host, port).servers(self.params.backend)
+            if not s.backup
+            and (self.params.datacenter is None or datacenter_of.get(s.server) == self.params.datacenter)
+        ]
+        if not servers:
+            raise ProbeFailed(f"the edge has no app server in datacenter {self.params.datacenter!r}")
+        return sum(1 for s in servers if s.is_up == self.want_up)
+
+
+@register_probe("edge-servers-down")
+class EdgeServersDown(_EdgeServers):
+    want_up = False
+
+
+@register_probe("edge-servers-up")
+class EdgeServersUp(_EdgeServers):
+    want_up = True

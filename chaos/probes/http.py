@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 
 @dataclass(frozen=True)
@@ -61,3 +67,57 @@ def http_get(url: str, *, method: str = "GET", body: bytes | None = None, timeou
         return HttpResult(url, None, {}, b"", (time.perf_counter() - started) * 1000, str(exc))
     latency = (time.perf_counter() - started) * 1000
     return HttpResult(url, status, {k.lower(): v for k, v in hdrs.items()}, data, latency)
+
+# ---- runbook probes -------------------------------------------------------------------------------------------
+
+
+
+
+
+class _HttpParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "/"
+    method: str = "GET"
+    header: str | None = Field(default=None, description="return this header's value instead of the status")
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+@register_probe("http")
+class Http(Probe):
+    """One request through the edge: its status (None when nothing answered), or one header's value."""
+
+    Params = _HttpParams
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        url = ctx.stack.edge_url() + self.params.path  # type: ignore[attr-defined]
+        result = http_get(url, method=self.params.method, timeout_s=self.params.timeout_s)
+        return result.header(self.params.header) if self.params.header else result.status
+
+
+class _WriteParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login: str = "pupil0001"
+    homework_id: int = 1
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+@register_probe("app-write")
+class AppWrite(Probe):
+    """A pupil logs in and hands in homework through the edge: the status of the submission (201 = acked)."""
+
+    Params = _WriteParams
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        base = ctx.stack.edge_url()  # type: ignore[attr-defined]
+        json_headers = {"Content-Type": "application/json"}
+        login = http_get(f"{base}/api/login", method="POST", timeout_s=self.params.timeout_s, headers=json_headers,
+                         body=json.dumps({"login": self.params.login, "password": "ent"}).encode())
+        if login.status != 200:
+            return login.status
+        token = json.loads(login.body)["token"]
+        submit = http_get(
+            f"{base}/api/homework/{self.params.homework_id}/submissions", method="POST",
+            timeout_s=self.params.timeout_s, headers={**json_headers, "Authorization": f"Bearer {token}"},
+            body=json.dumps({"key": str(uuid.uuid4()), "content": "probe"}).encode(),
+        )
+        return submit.status

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import psycopg
 
 from chaos.errors import ProbeFailed
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.compose import ComposeStack
 
 DB_USER = "ent"
@@ -64,3 +65,45 @@ def node_state(stack: ComposeStack, service: str) -> NodeState:
                 (r[0], r[1]) for r in conn.execute("select application_name, sync_state from pg_stat_replication")
             )
     return NodeState(service, True, in_recovery, names, standbys, lag)
+
+
+def db_services(stack: ComposeStack) -> list[str]:
+    return sorted(t.service for t in stack.targets() if t.role == "db" and t.status == "running")
+
+
+def current_primary(stack: ComposeStack) -> str:
+    """The one database node that is read-write. Raises when there is none (or more than one)."""
+    primaries = [s for s in db_services(stack) if node_state(stack, s).is_primary]
+    if len(primaries) != 1:
+        raise ProbeFailed(
+            f"expected exactly one read-write database, found {primaries or 'none'}",
+            fix="fail over (playbook failover-database) or rebuild the datacenter",
+        )
+    return primaries[0]
+
+
+def submission_keys(stack: ComposeStack, service: str) -> set[str]:
+    return {row[0] for row in query(stack, service, "select key::text from submissions")}
+
+# ---- runbook probes -------------------------------------------------------------------------------------------
+
+
+
+@register_probe("replication")
+class Replication(Probe):
+    """How the primary replicates: `sync`, `async`, or `none` (no standby streaming)."""
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        state = node_state(ctx.stack, current_primary(ctx.stack))  # type: ignore[arg-type]
+        modes = {mode for _, mode in state.standbys}
+        if "sync" in modes or "quorum" in modes:
+            return "sync"
+        return "async" if modes else "none"
+
+
+@register_probe("primaries")
+class Primaries(Probe):
+    """How many database nodes accept writes right now (split brain: more than one)."""
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        return sum(1 for s in db_services(ctx.stack) if node_state(ctx.stack, s).is_primary)  # type: ignore[arg-type]

@@ -198,7 +198,8 @@ class Engine:
 
     def _experiment(self, bus: Bus, runner: StepRunner, plan: Plan, watcher: Watcher, outcome: _Outcome) -> None:
         bus.emit(PhaseStarted(phase="hypothesis-before"))
-        if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=0.0):
+        warmup = self.runbook.hypothesis.warmup_s if self.runbook.hypothesis else 0.0
+        if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=warmup):
             log.warning("steady_state_not_met", runbook=self.runbook.name)
             return  # nothing injected: the system was not steady to begin with
         bus.emit(PhaseStarted(phase="steps"))

@@ -133,6 +133,7 @@ class Hypothesis(Strict):
 
     probes: list[ProbeCall] = Field(min_length=1)
     check_after: bool = True
+    warmup_s: float = Field(default=0.0, ge=0, description="before the steps, keep probing this long before failing")
     settle_s: float = Field(default=0.0, ge=0, description="after the steps, keep probing this long before failing")
 
 

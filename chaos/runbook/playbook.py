@@ -119,6 +119,7 @@ def run_playbook(
     *,
     artifacts_root: Path | None = None,
     timeout_s: int = 600,
+    cancel: Any = None,
 ) -> PlaybookResult:
     import ansible_runner  # heavy import, only when a playbook runs
 
@@ -162,6 +163,7 @@ def run_playbook(
         },
         quiet=True,
         timeout=timeout_s,
+        cancel_callback=cancel,
     )
     task, message = _failure(runner) if runner.rc != 0 else (None, None)
     stats = runner.stats or {}
@@ -192,3 +194,15 @@ def run_playbook_or_raise(name: str, stack: ComposeStack, extravars: dict[str, A
             fix=f"artefacts in {result.artifacts}",
         )
     return result
+
+
+class AnsiblePlaybooks:
+    """The engine's `PlaybookRunner`, on ansible-runner against the running compose stack."""
+
+    def __init__(self, stack: ComposeStack, artifacts_root: Path | None = None) -> None:
+        self.stack = stack
+        self.artifacts_root = artifacts_root
+
+    def run(self, name: str, extravars: dict[str, Any], *, timeout_s: float, cancel: Any = None) -> None:
+        run_playbook_or_raise(name, self.stack, dict(extravars), artifacts_root=self.artifacts_root,
+                              timeout_s=int(timeout_s), cancel=cancel)
