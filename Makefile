@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENTCHAOS := $(VENV)/bin/entchaos
 PYTEST_ARGS ?=
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench clean-state
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-load chaos-recover
 
 setup:
 	@bash scripts/setup.sh all
@@ -33,3 +33,20 @@ stack-down: venv
 
 stack-status: venv
 	$(ENTCHAOS) stack status
+
+# Scenarios: the stack comes up (or stays up), the runbook runs, the verdict is the exit code.
+chaos-%: setup
+	$(ENTCHAOS) stack up
+	$(ENTCHAOS) run runbooks/$*.yaml
+
+chaos-recover: venv
+	$(ENTCHAOS) recover
+
+bench: bench-stack bench-load
+
+bench-stack: setup
+	$(PY) bench/bench_stack.py
+
+bench-load: venv
+	@bash scripts/setup.sh bench-tools
+	$(PY) bench/bench_load.py

@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
-    configure(args.log_level)
+    # A run has its own console view; the log says only what goes wrong unless asked for more.
+    configure(args.log_level or ("warning" if args.command in ("run", "recover") else None))
     try:
         return int(args.func(args) or 0)
     except ChaosError as exc:

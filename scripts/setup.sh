@@ -126,11 +126,23 @@ step_images() {
   "$VENV/bin/entchaos" stack build || exit $?
 }
 
+step_bench_tools() {
+  # The reference tools the benchmarks measure against, side by side with ours.
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || missing+=(nginx-light)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  "$VENV/bin/python" -c 'import locust' 2>/dev/null || "$VENV/bin/pip" install -q locust \
+    || die "pip install locust failed: check that PyPI is reachable."
+  say "bench tools ready (wrk, nginx, locust)"
+}
+
 case "${1:-all}" in
   venv) step_venv ;;
   engine) step_engine ;;
   base) step_engine; step_base_image ;;
   images) step_images ;;
+  bench-tools) step_venv; step_bench_tools ;;
   all) step_venv; step_engine; step_compose; step_base_image; step_images; say "ready" ;;
   *) die "unknown setup step '$1' (expected: all, venv, engine)" ;;
 esac

@@ -73,7 +73,7 @@ class EngineLoad:
         requests = window.total
         failures = 0 if availability is None else round(requests * (1 - availability))
         percentiles = {p: window.percentile_ms(p) for p in PERCENTILES} if requests else {}
-        acked = len(self.thread.runner.ledger.acknowledged_keys())
+        acked = len(self.thread.runner.ledger.acknowledged_keys)
         lost = None
         if since is None and until is None:
             try:

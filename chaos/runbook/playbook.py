@@ -107,7 +107,10 @@ def _failure(runner: Any) -> tuple[str | None, str | None]:
         if event.get("event") in ("runner_on_failed", "runner_on_unreachable", "runner_item_on_failed"):
             data = event.get("event_data", {})
             res = data.get("res", {})
-            msg = res.get("msg") or res.get("stderr") or res.get("stdout") or str(res)[:300]
+            # A loop fails as a whole ("One or more items failed"): the failing item says why.
+            failed_items = [r for r in res.get("results", []) if isinstance(r, dict) and r.get("failed")]
+            res = failed_items[0] if failed_items else res
+            msg = res.get("stderr") or res.get("msg") or res.get("stdout") or str(res)[:300]
             return data.get("task"), str(msg).strip()
     return None, None
 
