@@ -2,8 +2,8 @@
 
 Every container of the datacenter is SIGKILLed at the same instant (no goodbye), cut from every
 network, removed, and its volumes destroyed. It is destructive: the runbook names the step that
-rebuilds (the `rebuild-datacenter` playbook). Reverting it from a journal (`entchaos recover`)
-runs the same remediation: fail the database over if needed, then rebuild.
+rebuilds (the `rebuild-datacenter` playbook). Reverting it (rollback, or `entchaos recover` from a
+journal) fails the database over when no node is read-write; the rebuild step then rebuilds.
 """
 
 from __future__ import annotations
@@ -53,14 +53,20 @@ class DatacenterFire(Fault):
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        """Make the stack serve again: fail the database over if no node is read-write.
+
+        Rebuilding the datacenter is the runbook's own step (`reverted_by`), which the engine and
+        `entchaos recover` run after this; doing it here too would build it twice.
+        """
+        from chaos.errors import ProbeFailed
+        from chaos.probes.sql import current_primary
         from chaos.runbook.playbook import run_playbook_or_raise
 
         datacenter = record.state.get("datacenter")
         if not datacenter:
             return
-        services = {t.service for t in record.targets}
-        running = {t.service for t in ctx.stack.select({"datacenter": datacenter}) if containers.is_running(t.id)}
-        if services <= running:
-            return  # already rebuilt (by the runbook's own step)
-        run_playbook_or_raise("failover-database", ctx.stack, {"failed_datacenter": datacenter})
-        run_playbook_or_raise("rebuild-datacenter", ctx.stack, {"datacenter": datacenter})
+        try:
+            current_primary(ctx.stack)  # type: ignore[arg-type]
+            return
+        except ProbeFailed:
+            run_playbook_or_raise("failover-database", ctx.stack, {"failed_datacenter": datacenter})

@@ -13,6 +13,11 @@ TAG = "entchaos-packet-loss"
 class PacketLossParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     percent: float = Field(gt=0, le=100)
+    peer_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="only the TCP connections this container opened to that port (e.g. 5432: a standby's "
+        "replication stream), leaving connections to its own ports alone",
+    )
 
 
 @register("packet-loss")
@@ -22,7 +27,9 @@ class PacketLoss(NetnsFault):
     def apply_script(self) -> str:
         p = self.params.percent / 100
         rule = f"-m statistic --mode random --probability {p:.4f} -m comment --comment {TAG} -j DROP"
-        return f"iptables -I INPUT {rule} && iptables -I OUTPUT {rule}"
+        port = self.params.peer_port
+        inbound, outbound = (f"-p tcp --sport {port} ", f"-p tcp --dport {port} ") if port else ("", "")
+        return f"iptables -I INPUT {inbound}{rule} && iptables -I OUTPUT {outbound}{rule}"
 
     def revert_script(self) -> str:
         # Delete every rule we tagged, however many runs left them: idempotent.

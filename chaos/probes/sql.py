@@ -101,6 +101,17 @@ class Replication(Probe):
         return "async" if modes else "none"
 
 
+@register_probe("replication-lag-bytes")
+class ReplicationLagBytes(Probe):
+    """How far the most lagging standby is behind the primary's WAL (bytes); 0 when none is connected."""
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        rows = query(ctx.stack, current_primary(ctx.stack),  # type: ignore[arg-type]
+                     "select coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)), 0)::bigint"
+                     " from pg_stat_replication")
+        return int(rows[0][0])
+
+
 @register_probe("primaries")
 class Primaries(Probe):
     """How many database nodes accept writes right now (split brain: more than one)."""

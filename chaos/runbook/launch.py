@@ -6,6 +6,7 @@ the console view and, on a game day, the people at the console.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from chaos.runbook.recover import Recovery, recover
 from chaos.runbook.result import RunResult
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 
-REPORTS_DIR = PROJECT_ROOT / "reports"
+REPORTS_DIR = Path(os.environ.get("ENTCHAOS_REPORTS_DIR", PROJECT_ROOT / "reports"))
 STATE_DIR = PROJECT_ROOT / ".entchaos"
 
 

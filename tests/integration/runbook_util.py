@@ -1,0 +1,73 @@
+"""Run the real runbooks (or variants of them) against a test stack, and check the stack is whole again."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from tenacity import retry, stop_after_delay, wait_fixed
+
+from chaos.probes.edge import EdgeAPI
+from chaos.runbook.launch import run, validate
+from chaos.runbook.result import RunResult
+from chaos.stack.compose import PROJECT_ROOT, ComposeStack
+from chaos.stack.docker_api import docker_client
+
+RUNBOOKS = PROJECT_ROOT / "runbooks"
+CORE = {"edge", "fallback", "app-sbg-1", "app-sbg-2", "app-rbx-1", "app-rbx-2", "db-sbg", "db-rbx"}
+
+
+def variant(name: str, tmp_path: Path, change: Callable[[dict], None]) -> Path:
+    """A copy of runbooks/<name>.yaml changed by `change` (the protection switched off, the fault worse)."""
+    data = copy.deepcopy(yaml.safe_load((RUNBOOKS / f"{name}.yaml").read_text()))
+    change(data)
+    path = tmp_path / f"{name}-variant.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_runbook(path: Path, stack: ComposeStack, reports: Path) -> RunResult:
+    return run(validate(path), stack, reports_dir=reports)
+
+
+def primaries_inside(stack: ComposeStack) -> list[str]:
+    """Read-write database nodes, asked inside each container (not through ports a fault may have cut)."""
+    found = []
+    for target in stack.targets():
+        if target.role != "db" or target.status != "running":
+            continue
+        code, out = docker_client().containers.get(target.id).exec_run(
+            ["psql", "-U", "postgres", "-qtAXc", "select pg_is_in_recovery()"]
+        )
+        if code == 0 and out.decode().strip() == "f":
+            found.append(target.service)
+    return found
+
+
+@retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
+def assert_whole(stack: ComposeStack) -> None:
+    """As it was before the run: every service running and healthy, every replica up at the edge,
+    one primary, its standby streaming, no fault left inside (no paused container, no netns rule)."""
+    targets = {t.service: t for t in stack.targets()}
+    assert set(targets) >= CORE, f"missing: {CORE - set(targets)}"
+    for service in CORE:
+        t = targets[service]
+        assert t.status == "running" and t.health in (None, "healthy"), f"{service}: {t.status}/{t.health}"
+    up = {s.server for s in EdgeAPI(*stack.edge_api()).servers() if s.is_up and not s.backup}
+    assert up == {"app-sbg-1", "app-sbg-2", "app-rbx-1", "app-rbx-2"}, up
+    primaries = primaries_inside(stack)
+    assert len(primaries) == 1, primaries
+    _code, out = docker_client().containers.get(targets[primaries[0]].id).exec_run(
+        ["psql", "-U", "postgres", "-qtAXc", "select count(*) from pg_stat_replication where state = 'streaming'"]
+    )
+    assert out.decode().strip() == "1", "the standby streams from the primary"
+    for service in CORE - {"edge", "fallback"}:
+        rules = subprocess.run(
+            ["docker", "run", "--rm", "--network", f"container:{targets[service].id}", "--cap-add", "NET_ADMIN",
+             "entchaos/nettools:latest", "sh", "-c", "iptables-save; tc qdisc show"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert "entchaos" not in rules and "tbf" not in rules and "netem" not in rules, f"{service}: {rules}"

@@ -1,0 +1,111 @@
+"""The main job, for real: the datacenter-fire runbook passes, and fails when it should."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
+from chaos.runbook.playbook import run_playbook_or_raise
+from chaos.stack.compose import ComposeStack
+from chaos.stack.health import wait_ready
+from tests.integration.conftest import new_stack
+from tests.integration.runbook_util import RUNBOOKS, assert_whole, primaries_inside, run_runbook, variant
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def sync_stack() -> Iterator[ComposeStack]:
+    stack = new_stack(ENTCHAOS_SYNC_REPLICATION="on")
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=240)
+        yield stack
+    finally:
+        stack.down()
+
+
+def check(result, name: str):
+    return next(c for c in result.checks if c.name == name)
+
+
+def test_datacenter_fire_passes_with_synchronous_replication(sync_stack, tmp_path):
+    result = run_runbook(RUNBOOKS / "datacenter-fire.yaml", sync_stack, tmp_path)
+    assert result.verdict == "pass", result.reason
+    assert result.exit_code == 0
+    assert result.metrics["lost_acked_writes"] == 0
+    assert result.metrics["rto_s"] < 30
+    assert 0 < result.metrics["ttd_s"] < 10
+    summary = json.loads((result.folder / "summary.json").read_text())
+    assert summary["verdict"] == "pass" and summary["metrics"]["rto_s"] == result.metrics["rto_s"]
+    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "availability_during_fault"} <= set(summary["metrics"])
+    fire = next(f for f in summary["faults"] if f["fault"] == "datacenter-fire")
+    assert fire["injected_at"] and fire["reverted_at"]
+    for name in ("junit.xml", "report.html", "summary.md", "journal.jsonl"):
+        assert (result.folder / name).stat().st_size > 0
+    assert_whole(sync_stack)
+
+
+def test_without_the_failover_step_the_verdict_is_fail(sync_stack, tmp_path):
+    def drop_failover(data: dict) -> None:
+        data["steps"] = [s for s in data["steps"] if s.get("id") != "failover"]
+        next(s for s in data["steps"] if s.get("id") == "recovered")["timeout_s"] = 30
+
+    result = run_runbook(variant("datacenter-fire", tmp_path, drop_failover), sync_stack, tmp_path)
+    assert result.verdict == "fail", result.reason
+    assert result.exit_code == 1
+    assert not check(result, "step recovered").passed
+    assert not check(result, "rto_s").passed
+    assert_whole(sync_stack)  # the rollback failed the database over and rebuilt sbg
+
+
+def test_a_partition_never_ends_with_two_primaries(sync_stack):
+    partition = FAULTS.get("partition")({"network": "backbone"})
+    targets = tuple(TargetRef.of(t) for t in sync_stack.select({"datacenter": "sbg"}))
+    record = FaultRecord(fault="partition", step_id="cut", targets=targets, params={"network": "backbone"})
+    record = record.with_state(**partition.prepare(FaultContext(sync_stack, record)))
+    try:
+        partition.inject(FaultContext(sync_stack, record))
+        assert primaries_inside(sync_stack) == ["db-sbg"], "cut off but still primary on its side"
+        run_playbook_or_raise("failover-database", sync_stack, {"failed_datacenter": "sbg"})
+        assert primaries_inside(sync_stack) == ["db-rbx"], "sbg's primary was fenced before rbx took writes"
+    finally:
+        partition.revert(FaultContext(sync_stack, record), record)
+    # Healed: the fenced old primary stays down, and a restart would refuse (another node is read-write).
+    assert primaries_inside(sync_stack) == ["db-rbx"]
+    old = sync_stack.container_of("db-sbg")
+    from chaos.stack.docker_api import docker_client
+
+    container = docker_client().containers.get(old.id)
+    container.start()
+    assert container.wait(timeout=60)["StatusCode"] == 78  # FENCED, see fixtures/postgres/entrypoint.sh
+    assert primaries_inside(sync_stack) == ["db-rbx"]
+    run_playbook_or_raise("rebuild-datacenter", sync_stack, {"datacenter": "sbg"})
+    assert_whole(sync_stack)
+
+
+def test_asynchronous_replication_loses_acknowledged_writes(tmp_path):
+    """The same runbook on a stack with asynchronous replication, the standby's stream cut before the fire."""
+    stack = new_stack(ENTCHAOS_SYNC_REPLICATION="off")
+
+    def lagging_standby(data: dict) -> None:
+        data["steps"][0:0] = [
+            {"id": "cut-replication", "fault": "packet-loss", "target": {"service": "db-rbx"},
+             "params": {"percent": 100, "peer_port": 5432}},
+            {"id": "standby-behind", "wait-for": "replication-lag-bytes", "until": {"gte": 8192},
+             "timeout_s": 60, "interval_s": 0.5},
+        ]
+
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=240)
+        result = run_runbook(variant("datacenter-fire", tmp_path, lagging_standby), stack, tmp_path)
+        assert result.verdict == "fail", result.reason
+        lost = check(result, "lost_acked_writes")
+        assert not lost.passed and lost.observed > 0, lost
+        assert_whole(stack)
+    finally:
+        stack.down()
