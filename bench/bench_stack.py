@@ -21,13 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chaos.probes.edge import EdgeAPI  # noqa: E402
-from chaos.stack.compose import ComposeStack  # noqa: E402
+from chaos.stack.compose import ComposeStack, isolated_env  # noqa: E402
 from chaos.stack.docker_api import docker_client  # noqa: E402
 from chaos.stack.health import wait_ready  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "stack.json"
-RANDOM_PORTS = {k: "" for k in ("ENTCHAOS_EDGE_PORT", "ENTCHAOS_EDGE_STATS_PORT", "ENTCHAOS_EDGE_API_PORT",
-                                "ENTCHAOS_DB_SBG_PORT", "ENTCHAOS_DB_RBX_PORT")}
 INTER_S, FALL = 1.0, 2  # fixtures/edge/haproxy.cfg
 
 
@@ -38,7 +36,7 @@ def timed(fn) -> float:
 
 
 def new_stack() -> ComposeStack:
-    return ComposeStack(project=f"entchaos-bench-{uuid.uuid4().hex[:6]}", env=RANDOM_PORTS)
+    return ComposeStack(project=f"entchaos-bench-{uuid.uuid4().hex[:6]}", env=isolated_env())
 
 
 def bring_up_ours() -> float:

@@ -7,6 +7,7 @@ how `lost_acked_writes` reaches the verdict.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from chaos.errors import InvalidInput, ProbeFailed
@@ -25,6 +26,7 @@ log = get_logger(__name__)
 
 # Bound even when the runbook gives none: the engine stops it, but a generator always stops by itself.
 DEFAULT_MAX_DURATION_S = 900.0
+SETTLE_S = 1.0
 
 
 def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
@@ -68,6 +70,10 @@ class EngineLoad:
         raw = self.thread.stats
         start = 0.0 if since is None else raw.offset_of(since)
         end = float("inf") if until is None else raw.offset_of(until)
+        if since is not None and until is None:
+            # A live window ("the last N s") leaves out its newest second: most of its requests are still
+            # in flight, and counting only those already answered would flatter it.
+            end = raw.offset_of(time.time() - SETTLE_S)
         window = raw.window(start, end)
         availability = window.availability("all")
         requests = window.total

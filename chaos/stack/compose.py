@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,15 @@ log = get_logger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_COMPOSE_FILE = PROJECT_ROOT / "fixtures" / "compose.yaml"
 DEFAULT_PROJECT = "entchaos"
+
+
+def isolated_env() -> dict[str, str]:
+    """Settings for a second copy of the bundled stack beside the first (tests, benchmarks):
+    host ports chosen by Docker, and client subnets of their own inside the ranges the edge maps."""
+    n = random.randint(1, 250)
+    ports = ("ENTCHAOS_EDGE_PORT", "ENTCHAOS_EDGE_STATS_PORT", "ENTCHAOS_EDGE_API_PORT",
+             "ENTCHAOS_DB_SBG_PORT", "ENTCHAOS_DB_RBX_PORT")
+    return {**dict.fromkeys(ports, ""), "ENTCHAOS_NET_FR": f"10.98.{n}.0/24", "ENTCHAOS_NET_ABROAD": f"10.99.{n}.0/24"}
 
 
 def compose_command() -> list[str]:

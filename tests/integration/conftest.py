@@ -8,16 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaos.stack.compose import ComposeStack
-
-# Host ports set empty: Docker picks free ones on 127.0.0.1, so parallel runs never collide.
-RANDOM_PORTS = {
-    "ENTCHAOS_EDGE_PORT": "",
-    "ENTCHAOS_EDGE_STATS_PORT": "",
-    "ENTCHAOS_EDGE_API_PORT": "",
-    "ENTCHAOS_DB_SBG_PORT": "",
-    "ENTCHAOS_DB_RBX_PORT": "",
-}
+from chaos.stack.compose import ComposeStack, isolated_env
 
 
 def unique_project(prefix: str = "entchaos-test") -> str:
@@ -25,7 +16,7 @@ def unique_project(prefix: str = "entchaos-test") -> str:
 
 
 def new_stack(**env: str) -> ComposeStack:
-    return ComposeStack(project=unique_project(), env={**RANDOM_PORTS, **env})
+    return ComposeStack(project=unique_project(), env={**isolated_env(), **env})
 
 
 @pytest.fixture(scope="session")
