@@ -1,0 +1,94 @@
+"""A run killed at any step leaves the stack as it was: SIGTERM rolls back; after SIGKILL, `entchaos recover`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from chaos.stack.compose import PROJECT_ROOT, ComposeStack
+from chaos.stack.health import wait_ready
+from tests.integration.conftest import new_stack
+from tests.integration.runbook_util import RUNBOOKS, assert_whole
+
+pytestmark = pytest.mark.docker
+
+ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
+STEPS = ("fire", "detect", "failover", "writes-accepted", "recovered", "rebuild")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[ComposeStack]:
+    stack = new_stack()
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=240)
+        yield stack
+    finally:
+        stack.down()
+
+
+def start_run(stack: ComposeStack, reports: Path) -> subprocess.Popen:
+    env = {**os.environ, **stack.env, "ENTCHAOS_REPORTS_DIR": str(reports)}
+    return subprocess.Popen(
+        [*ENTCHAOS, "run", str(RUNBOOKS / "datacenter-fire.yaml"), "--project", stack.project],
+        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+class NotYet(Exception):
+    pass
+
+
+def wait_for_step(reports: Path, step: str, proc: subprocess.Popen) -> Path:
+    @retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(240), wait=wait_fixed(0.2), reraise=True)
+    def started() -> Path:
+        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before step {step}"
+        for journal in reports.glob("*/*/journal.jsonl"):
+            for line in journal.read_text().splitlines():
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the line being written
+                if event.get("event") == "step_started" and event.get("step_id") == step:
+                    return journal.parent
+        raise NotYet(step)
+
+    return started()
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_sigterm_at_each_step_leaves_the_stack_as_it_was(stack, step, tmp_path):
+    proc = start_run(stack, tmp_path)
+    try:
+        wait_for_step(tmp_path, step, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=600) == 3, "aborted"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert_whole(stack)
+
+
+def test_recover_mends_a_sigkilled_run(stack, tmp_path):
+    proc = start_run(stack, tmp_path)
+    folder = wait_for_step(tmp_path, "detect", proc)  # sbg has burned
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not any(t.datacenter == "sbg" for t in stack.targets()), "the fire was left behind"
+    env = {**os.environ, **stack.env}
+    done = subprocess.run([*ENTCHAOS, "recover", str(folder), "--project", stack.project], env=env,
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "reverted datacenter-fire" in done.stdout
+    assert_whole(stack)
+    again = subprocess.run([*ENTCHAOS, "recover", str(folder), "--project", stack.project], env=env,
+                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "nothing left to revert" in again.stdout
