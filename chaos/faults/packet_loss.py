@@ -29,7 +29,8 @@ class PacketLoss(NetnsFault):
         rule = f"-m statistic --mode random --probability {p:.4f} -m comment --comment {TAG} -j DROP"
         port = self.params.peer_port
         inbound, outbound = (f"-p tcp --sport {port} ", f"-p tcp --dport {port} ") if port else ("", "")
-        return f"iptables -I INPUT {inbound}{rule} && iptables -I OUTPUT {outbound}{rule}"
+        # Loopback is not the network: the container's own health checks must not lose packets.
+        return f"iptables -I INPUT ! -i lo {inbound}{rule} && iptables -I OUTPUT ! -o lo {outbound}{rule}"
 
     def revert_script(self) -> str:
         # Delete every rule we tagged, however many runs left them: idempotent.

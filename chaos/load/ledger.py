@@ -88,13 +88,14 @@ class WriteLedger:
 
     @property
     def acknowledged_keys(self) -> set[str]:
-        return {k for k, a in self.attempts.items() if a.acknowledged}
+        # A snapshot: the load thread may be adding attempts while a probe reads.
+        return {k for k, a in list(self.attempts.items()) if a.acknowledged}
 
     def check(self, present_keys: Iterable[str]) -> LedgerCheck:
         """Pure comparison of this ledger with the keys found in the database."""
         present = {k.lower() for k in present_keys}
         acked = {k.lower() for k in self.acknowledged_keys}
-        attempted = {k.lower() for k in self.attempts}
+        attempted = {k.lower() for k in list(self.attempts)}
         result = LedgerCheck(
             attempted=len(attempted),
             acknowledged=len(acked),

@@ -112,8 +112,9 @@ class LoadRunner:
     def stop(self) -> None:
         """Stop dispatching (thread-safe); answers already in flight are still awaited for the drain time."""
         self._stop = True
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> LoadResult:
         spec = self.spec

@@ -10,6 +10,7 @@ import pytest
 from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.runbook.playbook import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
+from chaos.stack.docker_api import docker_client
 from chaos.stack.health import wait_ready
 from tests.integration.conftest import new_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole, primaries_inside, run_runbook, variant
@@ -62,27 +63,29 @@ def test_without_the_failover_step_the_verdict_is_fail(sync_stack, tmp_path):
 
 
 def test_a_partition_never_ends_with_two_primaries(sync_stack):
+    # Cut the primary's datacenter (earlier tests may have moved the primary to rbx).
+    primary = primaries_inside(sync_stack)
+    assert len(primary) == 1
+    cut_dc = sync_stack.container_of(primary[0]).datacenter
+    other = next(t.service for t in sync_stack.targets() if t.role == "db" and t.datacenter != cut_dc)
     partition = FAULTS.get("partition")({"network": "backbone"})
-    targets = tuple(TargetRef.of(t) for t in sync_stack.select({"datacenter": "sbg"}))
+    targets = tuple(TargetRef.of(t) for t in sync_stack.select({"datacenter": cut_dc}))
     record = FaultRecord(fault="partition", step_id="cut", targets=targets, params={"network": "backbone"})
     record = record.with_state(**partition.prepare(FaultContext(sync_stack, record)))
     try:
         partition.inject(FaultContext(sync_stack, record))
-        assert primaries_inside(sync_stack) == ["db-sbg"], "cut off but still primary on its side"
-        run_playbook_or_raise("failover-database", sync_stack, {"failed_datacenter": "sbg"})
-        assert primaries_inside(sync_stack) == ["db-rbx"], "sbg's primary was fenced before rbx took writes"
+        assert primaries_inside(sync_stack) == primary, "cut off but still primary on its side"
+        run_playbook_or_raise("failover-database", sync_stack, {"failed_datacenter": cut_dc})
+        assert primaries_inside(sync_stack) == [other], "the old primary was fenced before the other took writes"
     finally:
         partition.revert(FaultContext(sync_stack, record), record)
-    # Healed: the fenced old primary stays down, and a restart would refuse (another node is read-write).
-    assert primaries_inside(sync_stack) == ["db-rbx"]
-    old = sync_stack.container_of("db-sbg")
-    from chaos.stack.docker_api import docker_client
-
-    container = docker_client().containers.get(old.id)
+    # Healed: the fenced old primary stays down, and a restart refuses (another node is read-write).
+    assert primaries_inside(sync_stack) == [other]
+    container = docker_client().containers.get(sync_stack.container_of(primary[0]).id)
     container.start()
     assert container.wait(timeout=60)["StatusCode"] == 78  # FENCED, see fixtures/postgres/entrypoint.sh
-    assert primaries_inside(sync_stack) == ["db-rbx"]
-    run_playbook_or_raise("rebuild-datacenter", sync_stack, {"datacenter": "sbg"})
+    assert primaries_inside(sync_stack) == [other]
+    run_playbook_or_raise("rebuild-datacenter", sync_stack, {"datacenter": cut_dc})
     assert_whole(sync_stack)
 
 
