@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENTCHAOS := $(VENV)/bin/entchaos
 PYTEST_ARGS ?=
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-load chaos-recover
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover
 
 setup:
 	@bash scripts/setup.sh all
@@ -42,10 +42,13 @@ chaos-%: setup
 chaos-recover: venv
 	$(ENTCHAOS) recover
 
-bench: bench-stack bench-load
+bench: bench-stack bench-faults bench-load
 
 bench-stack: setup
 	$(PY) bench/bench_stack.py
+
+bench-faults: setup
+	$(PY) bench/bench_faults.py
 
 bench-load: venv
 	@bash scripts/setup.sh bench-tools
