@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENTCHAOS := $(VENV)/bin/entchaos
 PYTEST_ARGS ?=
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover gameday
 
 setup:
 	@bash scripts/setup.sh all
@@ -53,3 +53,8 @@ bench-faults: setup
 bench-load: venv
 	@bash scripts/setup.sh bench-tools
 	$(PY) bench/bench_load.py
+
+# Game day: the same fire with people in the loop; manual steps wait for Enter and are timed.
+gameday: setup
+	$(ENTCHAOS) stack up
+	$(ENTCHAOS) run runbooks/gameday-datacenter-fire.yaml --gameday

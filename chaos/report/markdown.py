@@ -39,4 +39,32 @@ def summary_md(summary: Mapping[str, Any]) -> str:
         result = "ok" if s["ok"] else f"failed: {_cell(s['error'])}" if s["ok"] is False else "?"
         lines.append(f"| {s['phase']} | {s['step_id']} | {s['kind']} | {s['start_t_s']} | {s['duration_s']} | "
                      f"{result} |")
+    lines += post_incident_review(summary)
     return "\n".join(lines) + "\n"
+
+
+def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
+    """A game day's review: the incident as a timeline, what people did and how long they took."""
+    manual = [s for s in summary["steps"] if s["kind"] == "manual"]
+    if not manual:
+        return []
+    lines = ["", "## Post-incident review", "", "### Timeline", ""]
+    events = [(f["injected_t_s"], f"fault `{f['fault']}` injected ({', '.join(f['targets'])})")
+              for f in summary["faults"]]
+    for s in summary["steps"]:
+        if s["phase"] != "steps" or s["kind"] == "fault" or s["duration_s"] is None:
+            continue
+        who = "people" if s["kind"] == "manual" else "toolkit"
+        outcome = "done" if s["ok"] else "NOT done"
+        ended = round(s["start_t_s"] + s["duration_s"], 3)
+        events.append((ended, f"{s['step_id']} {outcome} ({who}, {s['duration_s']} s)"))
+    lines += [f"- t+{t:.1f} s: {text}" for t, text in sorted(events)]
+    lines += ["", "### What people did", "", "| step | instruction | took (s) | result |", "|---|---|---|---|"]
+    for s in manual:
+        lines.append(f"| {s['step_id']} | {_cell(s.get('description', ''))} | {s['duration_s']} | "
+                     f"{'done' if s['ok'] else 'not done in time'} |")
+    failed = [c for c in summary["checks"] if not c["passed"]]
+    lines += ["", "### What to learn", ""]
+    lines += [f"- {c['name']}: expected {c['expected']}, observed {_cell(c['observed'])}" for c in failed] or [
+        "- every check passed: keep the runbook, shorten the human steps next time"]
+    return lines
