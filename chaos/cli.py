@@ -19,7 +19,7 @@ def _stack(args: argparse.Namespace):
 def cmd_stack_build(args: argparse.Namespace) -> int:
     from chaos.stack.images import build_all
 
-    built = build_all(force=args.force)
+    built = build_all(force=args.force, no_cache=args.no_cache)
     print(f"built: {', '.join(built)}" if built else "all images up to date")
     return 0
 
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")
         if name == "build":
             p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+            p.add_argument("--no-cache", action="store_true", help="rebuild every layer (a cold build)")
         if name == "up":
             p.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health")
             p.add_argument("--no-build", action="store_true", help="do not build missing images")

@@ -65,7 +65,7 @@ def current_hash(tag: str) -> str | None:
     return (image.labels or {}).get(HASH_LABEL)
 
 
-def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
+def build_image(spec: ImageSpec, *, force: bool = False, no_cache: bool = False) -> bool:
     """Build one image; returns False when it was already up to date."""
     try:
         base_id = docker_client().images.get(BASE_IMAGE).id
@@ -93,6 +93,7 @@ def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
             network_mode="host",
             rm=True,
             forcerm=True,
+            nocache=no_cache,
             decode=True,
         ):
             if "error" in chunk:
@@ -113,5 +114,5 @@ def build_image(spec: ImageSpec, *, force: bool = False) -> bool:
     return True
 
 
-def build_all(*, force: bool = False) -> list[str]:
-    return [spec.tag for spec in IMAGES if build_image(spec, force=force)]
+def build_all(*, force: bool = False, no_cache: bool = False) -> list[str]:
+    return [spec.tag for spec in IMAGES if build_image(spec, force=force or no_cache, no_cache=no_cache)]
