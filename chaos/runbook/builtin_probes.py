@@ -40,11 +40,16 @@ class Metric(Probe):
         return ctx.metrics[self.params.name]
 
 
-def _window_stats(ctx: ProbeContext, window_s: float | None) -> LoadStats:
+def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int = 0) -> LoadStats:
     if ctx.load is None:
         raise ProbeFailed("this probe reads the load statistics, but the runbook has no `load`", fix="add `load:`")
     since = None if window_s is None else ctx.clock() - window_s
-    return ctx.load.stats(since=since)
+    stats = ctx.load.stats(since=since)
+    if stats.requests < min_requests:
+        # A handful of answers says nothing about a steady state (the load may have just started).
+        raise ProbeFailed(f"only {stats.requests} requests in the last {window_s} s (at least {min_requests} needed)",
+                          fix="widen window_s or raise the load's rate")
+    return stats
 
 
 @register_probe("load-availability")
@@ -53,9 +58,10 @@ class LoadAvailability(Probe):
 
     class Params(_Strict):
         window_s: float | None = Field(default=10.0, gt=0)
+        min_requests: int = Field(default=0, ge=0, description="fewer answers in the window: no measurement")
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        return _window_stats(ctx, self.params.window_s).availability
+        return _window_stats(ctx, self.params.window_s, self.params.min_requests).availability
 
 
 @register_probe("load-latency")
@@ -65,6 +71,7 @@ class LoadLatency(Probe):
     class Params(_Strict):
         percentile: float = 95.0
         window_s: float | None = Field(default=10.0, gt=0)
+        min_requests: int = Field(default=0, ge=0, description="fewer answers in the window: no measurement")
 
         @field_validator("percentile")
         @classmethod
@@ -74,7 +81,7 @@ class LoadLatency(Probe):
             return value
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        return _window_stats(ctx, self.params.window_s).percentile_ms(self.params.percentile)
+        return _window_stats(ctx, self.params.window_s, self.params.min_requests).percentile_ms(self.params.percentile)
 
 
 @register_probe("lost-acked-writes")
