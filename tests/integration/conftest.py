@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,15 +20,22 @@ def new_stack(**env: str) -> ComposeStack:
     return ComposeStack(project=unique_project(), env={**isolated_env(), **env})
 
 
-@pytest.fixture(scope="session")
-def ent_stack() -> Iterator[ComposeStack]:
-    """The bundled ENT stack, up and healthy, shared by the read-only and repairable tests."""
+@contextmanager
+def running_stack(**env: str) -> Iterator[ComposeStack]:
+    """A copy of the bundled stack of its own, up and healthy; always removed afterwards."""
     from chaos.stack.health import wait_ready
 
-    stack = new_stack(ENTCHAOS_APP_COST_MS=os.environ.get("ENTCHAOS_TEST_APP_COST_MS", "1"))
+    stack = new_stack(**env)
     try:
         stack.up()
         wait_ready(stack, deadline_s=240)
         yield stack
     finally:
         stack.down()
+
+
+@pytest.fixture(scope="session")
+def ent_stack() -> Iterator[ComposeStack]:
+    """The bundled ENT stack, up and healthy, shared by the read-only and repairable tests."""
+    with running_stack(ENTCHAOS_APP_COST_MS=os.environ.get("ENTCHAOS_TEST_APP_COST_MS", "1")) as stack:
+        yield stack

@@ -11,8 +11,7 @@ from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.runbook.playbook import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import new_stack
+from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole, primaries_inside, run_runbook, variant
 
 pytestmark = pytest.mark.docker
@@ -20,13 +19,8 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def sync_stack() -> Iterator[ComposeStack]:
-    stack = new_stack(ENTCHAOS_SYNC_REPLICATION="on")
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=240)
+    with running_stack(ENTCHAOS_SYNC_REPLICATION="on") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def check(result, name: str):
@@ -91,7 +85,6 @@ def test_a_partition_never_ends_with_two_primaries(sync_stack):
 
 def test_asynchronous_replication_loses_acknowledged_writes(tmp_path):
     """The same runbook on a stack with asynchronous replication, the standby's stream cut before the fire."""
-    stack = new_stack(ENTCHAOS_SYNC_REPLICATION="off")
 
     def lagging_standby(data: dict) -> None:
         data["steps"][0:0] = [
@@ -101,13 +94,9 @@ def test_asynchronous_replication_loses_acknowledged_writes(tmp_path):
              "timeout_s": 60, "interval_s": 0.5},
         ]
 
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=240)
+    with running_stack(ENTCHAOS_SYNC_REPLICATION="off") as stack:
         result = run_runbook(variant("datacenter-fire", tmp_path, lagging_standby), stack, tmp_path)
         assert result.verdict == "fail", result.reason
         lost = check(result, "lost_acked_writes")
         assert not lost.passed and lost.observed > 0, lost
         assert_whole(stack)
-    finally:
-        stack.down()

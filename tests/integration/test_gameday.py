@@ -11,8 +11,7 @@ import time
 import pytest
 
 from chaos.stack.compose import PROJECT_ROOT
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import new_stack
+from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole
 from tests.integration.test_interrupts import wait_for_step
 
@@ -22,10 +21,7 @@ PEOPLE_TAKE_S = 3.0
 
 
 def test_gameday_times_the_people_and_writes_the_review(tmp_path):
-    stack = new_stack()
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=240)
+    with running_stack() as stack:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chaos.cli", "run", str(RUNBOOKS / "gameday-datacenter-fire.yaml"),
              "--gameday", "--project", stack.project],
@@ -49,5 +45,3 @@ def test_gameday_times_the_people_and_writes_the_review(tmp_path):
         review = (folder / "summary.md").read_text()
         assert "## Post-incident review" in review and "| declare |" in review
         assert_whole(stack)
-    finally:
-        stack.down()

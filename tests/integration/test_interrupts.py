@@ -14,8 +14,7 @@ import pytest
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import new_stack
+from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole
 
 pytestmark = pytest.mark.docker
@@ -26,13 +25,8 @@ STEPS = ("fire", "detect", "failover", "writes-accepted", "recovered", "rebuild"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    stack = new_stack()
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=240)
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def start_run(stack: ComposeStack, reports: Path) -> subprocess.Popen:
