@@ -1,0 +1,55 @@
+"""flood: an HTTP flood from a client network (by default `internet-abroad`) against the edge.
+
+The targets are the victims (the app replicas, chaos-allowed); the attack itself is the toolkit's own
+open-model generator (`python -m chaos.load --mix flood`) started inside the client container of `source`,
+bounded by `for_s` so it always stops by itself. It writes its per-second series (JSONL) inside the
+container when it ends (`chaos.probes.flood_report` reads it). Revert stops it early by its pid.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.load.remote import EDGE_INSIDE, client_container
+from chaos.logging import get_logger
+from chaos.stack.docker_api import docker_client
+
+log = get_logger(__name__)
+
+PID_FILE = "/tmp/entchaos-flood.pid"
+SERIES_FILE = "/tmp/entchaos-flood.jsonl"
+
+
+class FloodParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: int = Field(gt=0, description="requests per second")
+    for_s: float = Field(default=60.0, gt=0, le=900, description="the flood stops by itself after this")
+    path: str = "/"
+    source: str = "internet-abroad"
+    connections: int = Field(default=256, ge=1)
+
+
+@register("flood")
+class Flood(Fault):
+    Params = FloodParams
+
+    def prepare(self, ctx: FaultContext) -> dict:
+        container = client_container(ctx.stack, self.params.source)  # type: ignore[arg-type]
+        return {"container": container.id, "source": self.params.source}
+
+    def inject(self, ctx: FaultContext) -> FaultRecord:
+        p = self.params
+        load = (f"python -m chaos.load --target {EDGE_INSIDE} --profile constant:{p.rate} --duration {p.for_s:g} "
+                f"--mix flood --path '{p.path}' --connections {p.connections} --quiet --json {SERIES_FILE}")
+        script = f"rm -f {SERIES_FILE}; echo $$ > {PID_FILE}; exec {load} > /tmp/entchaos-flood.log 2>&1"
+        container = docker_client().containers.get(ctx.record.state["container"])
+        container.exec_run(["sh", "-c", script], detach=True)
+        log.info("flood_started", source=p.source, rate=p.rate, for_s=p.for_s, container=container.name)
+        return ctx.record
+
+    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        container = docker_client().containers.get(record.state["container"])
+        stop = f"[ -f {PID_FILE} ] && kill -INT $(cat {PID_FILE}) 2>/dev/null; rm -f {PID_FILE}; true"
+        container.exec_run(["sh", "-c", stop])
+        log.info("flood_stopped", source=record.state.get("source"), container=container.name)

@@ -1,0 +1,56 @@
+"""What the attacker got: the flood generator's own per-second series, read from its client container.
+
+The `flood` fault writes it when the flood ends; before that the probe fails (so a wait-for waits for it).
+"Refused at the edge" is every answer that is not the app's nor the fallback's and not a timeout: the
+edge's 403 (geo filter), 429 (rate limit), 503 + Retry-After (waiting room), or a refused connection.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+from docker.errors import NotFound
+from pydantic import BaseModel, ConfigDict, Field
+
+from chaos.errors import ProbeFailed
+from chaos.faults.flood import SERIES_FILE
+from chaos.load.remote import client_container
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+
+REFUSED_AT_EDGE = ("shed", "error", "refused")
+
+
+def read_series(container) -> list[dict]:
+    try:
+        stream, _ = container.get_archive(SERIES_FILE)
+    except NotFound:
+        raise ProbeFailed("the flood has not ended yet (no series in its container)", where=container.name) from None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        data = tar.extractfile(tar.getmembers()[0])
+        assert data is not None
+        return [json.loads(line) for line in data.read().decode().splitlines() if line.strip()]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = "internet-abroad"
+    tail_s: int = Field(default=15, gt=0, description="the flood's last seconds (after the filter went on)")
+
+
+@register_probe("flood-refused-ratio")
+class FloodRefusedRatio(Probe):
+    """Share of the flood's requests, over its last `tail_s` seconds, refused at the edge."""
+
+    Params = _Params
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        rows = [r for r in read_series(client_container(ctx.stack, self.params.source))  # type: ignore[arg-type]
+                if r.get("type") == "second"]
+        tail = rows[-self.params.tail_s:]
+        sent = sum(sum(r["by_class"].values()) for r in tail)
+        if not sent:
+            raise ProbeFailed("the flood's series has no request", where=self.params.source)
+        refused = sum(r["by_class"].get(c, 0) for r in tail for c in REFUSED_AT_EDGE)
+        return round(refused / sent, 4)
