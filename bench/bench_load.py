@@ -1,6 +1,7 @@
 """Load generator benchmark: throughput against wrk and Locust on one core, accuracy against a known truth.
 
     python bench/bench_load.py            (about 2-3 minutes; results in bench/results/load.json)
+    python bench/bench_load.py --only throughput   (about 20 s: wrk vs entchaos only, results file untouched)
 
 Everything runs side by side in this process tree on 127.0.0.1: an nginx started here with a temporary
 config (small static body), pinned to one core; each client pinned to another core with taskset.
@@ -301,7 +302,7 @@ def accuracy(server_core: list[str], client: list[str]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(only: str | None = None) -> int:
     client_core, server_core = cores()[1], cores()[0]
     missing = [t for t in ("nginx", "wrk") if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
     if missing:
@@ -335,7 +336,7 @@ def main() -> int:
             print(f"    ratio entchaos / wrk  : {ratio:.2f}   (goal >= 0.5)")
             if w["cpu_s"] / 5 < 0.9:
                 print("    note: wrk did not use its whole core: nginx (one worker) is the ceiling of both tools")
-            loc = locust(port, client_core, 10, 64)
+            loc = locust(port, client_core, 10, 64) if only is None else None
             results["locust"] = loc
             if loc:
                 lr = o["ceiling_rate"] / loc["rate"]
@@ -347,6 +348,9 @@ def main() -> int:
         finally:
             ngx.send_signal(signal.SIGQUIT)
             ngx.wait(10)
+    if only == "throughput":
+        print(f"total {round(time.monotonic() - t_start, 1)} s (throughput only: {RESULTS.name} left as it was)")
+        return 0
     acc = accuracy(server_core, client_core)
     results["accuracy"] = acc
     s, t, ou, c = acc["server"], acc["truth"], acc["ours"], acc["closed_loop"]
@@ -374,6 +378,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--child-open", nargs=5, metavar=("PORT", "RATE", "DURATION", "CONNS", "TIMEOUT"))
     p.add_argument("--child-closed", nargs=3, metavar=("PORT", "DURATION", "CONNS"))
+    p.add_argument("--only", choices=("throughput",), help="only (a): wrk vs entchaos; no Locust, no accuracy")
     a = p.parse_args()
     if a.child_open:
         port, rate, dur, conns, tmo = a.child_open
@@ -382,4 +387,4 @@ if __name__ == "__main__":
         port, dur, conns = a.child_closed
         child_closed(int(port), float(dur), int(conns))
     else:
-        sys.exit(main())
+        sys.exit(main(a.only))

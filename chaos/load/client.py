@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from chaos.load.classify import REFUSED, TIMEOUT, WANTED_HEADERS, classify
+from chaos.load.classify import REFUSED, RETRY_AFTER, TIMEOUT, WANTED_HEADERS, classify
 from chaos.logging import get_logger
 
 log = get_logger(__name__)
@@ -27,10 +27,18 @@ monotonic = time.monotonic
 DoneCallback = Callable[["Pending", int, int, dict[str, str], bytes, float], None]
 
 _NO_HEADERS: dict[str, str] = {}
-_HEADER_PATTERNS = tuple((name, b"\r\n" + name.encode() + b":") for name in WANTED_HEADERS)
+# Wanted headers: the `x-ent-*` ones by their (lower-case) name, and Retry-After by its pattern.
+_WANTED_X = {name.encode(): name for name in WANTED_HEADERS if name.startswith("x-ent-")}
+assert set(_WANTED_X.values()) | {RETRY_AFTER} == set(WANTED_HEADERS)
+_RETRY_AFTER = b"\r\n" + RETRY_AFTER.encode() + b":"
 _CL = b"\r\ncontent-length:"
 _TE = b"\r\ntransfer-encoding:"
 _CONN = b"\r\nconnection:"
+assert len(_CL) == 17 and len(_CONN) == 13  # offsets used literally in `_parse_head`
+
+# Answers remembered by their bytes: only small ones, and only so many (cleared when full).
+_PARSED_MAX_BYTES = 2048
+_PARSED_MAX_ENTRIES = 256
 
 # Parser states
 _HEAD, _BODY_LEN, _CHUNKED, _UNTIL_CLOSE = range(4)
@@ -100,6 +108,7 @@ class _Conn(asyncio.Protocol):
         "got_bytes",
         "headers",
         "need",
+        "parsed",
         "pool",
         "served",
         "state",
@@ -109,6 +118,7 @@ class _Conn(asyncio.Protocol):
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
+        self.parsed = pool.parsed
         self.transport: asyncio.Transport | None = None
         self.cur: Pending | None = None
         self.buf = b""
@@ -152,16 +162,42 @@ class _Conn(asyncio.Protocol):
             self.buf = b""
         state = self.state
         if state == _HEAD:
+            # A server answers the same bytes again and again (nginx: until its Date header ticks): a whole
+            # small answer seen before is not parsed again. Same bytes, same parse: nothing else changes.
+            cacheable = len(data) <= _PARSED_MAX_BYTES and not cur.head_only
+            if cacheable:
+                hit = self.parsed.get(data)
+                if hit is not None:
+                    self.status, self.headers, self.close_after, cls, b0, b1 = hit
+                    if b1 > b0 and cur.want_body:
+                        self.body += data[b0:b1]
+                    self._finish(cur, monotonic(), cls)
+                    return
             end = data.find(b"\r\n\r\n")
             if end < 0:
                 self.buf = data
                 return
-            self._parse_head(data[:end], cur)
-            data = data[end + 4 :]
-            state = self.state
+            state = self._parse_head(data[:end], cur)
             if state == -1:  # no body
+                if cacheable:
+                    self._remember(data, end + 4, end + 4)
                 self._finish(cur, monotonic())
                 return
+            if state == _BODY_LEN:  # the common case: the whole body came with the head, no copy
+                need = self.need
+                have = len(data) - end - 4
+                if have >= need:
+                    if cacheable:
+                        self._remember(data, end + 4, end + 4 + need)
+                    if cur.want_body:
+                        self.body += data[end + 4 : end + 4 + need]
+                    self._finish(cur, monotonic())
+                    return
+                self.need = need - have
+                if cur.want_body:
+                    self.body += data[end + 4 :]
+                return
+            data = data[end + 4 :]
         if state == _BODY_LEN:
             need = self.need
             if len(data) >= need:
@@ -178,39 +214,57 @@ class _Conn(asyncio.Protocol):
             self.body += data
 
     # parsing -----------------------------------------------------------------------------------
-    def _parse_head(self, head: bytes, cur: Pending) -> None:
+    def _parse_head(self, head: bytes, cur: Pending) -> int:
+        """Status, the wanted headers, framing; sets and returns the body state (-1: no body)."""
         try:
             status = int(head[9:12])
         except ValueError:
             status = 0
         self.status = status
         lower = head.lower()
-        headers: dict[str, str] = {}
-        for name, pat in _HEADER_PATTERNS:
-            pos = lower.find(pat)
-            if pos >= 0:
-                start = pos + len(pat)
-                stop = lower.find(b"\r\n", start)
-                headers[name] = head[start : stop if stop >= 0 else len(head)].strip().decode("latin-1")
-        self.headers = headers
+        # Only the marker headers are extracted: walk the `x-ent-*` lines, then look for Retry-After.
+        pos = lower.find(b"\r\nx-ent-")
+        if pos >= 0:
+            headers: dict[str, str] = {}
+            n = len(lower)
+            while pos >= 0:
+                stop = lower.find(b"\r\n", pos + 2)
+                if stop < 0:
+                    stop = n
+                colon = lower.find(b":", pos, stop)
+                if colon > 0:
+                    name = _WANTED_X.get(lower[pos + 2 : colon])
+                    if name is not None and name not in headers:
+                        headers[name] = head[colon + 1 : stop].strip().decode("latin-1")
+                pos = lower.find(b"\r\nx-ent-", stop)
+            self.headers = headers
+        pos = lower.find(_RETRY_AFTER)
+        if pos >= 0:
+            stop = lower.find(b"\r\n", pos + 2)
+            if self.headers is _NO_HEADERS:
+                self.headers = {}
+            self.headers[RETRY_AFTER] = (
+                head[pos + len(_RETRY_AFTER) : stop if stop >= 0 else len(head)].strip().decode("latin-1")
+            )
         pos = lower.find(_CONN)
-        self.close_after = pos >= 0 and lower.startswith(b" close", pos + len(_CONN))
-        if cur.head_only or status < 200 or status in (204, 304):
+        self.close_after = pos >= 0 and lower.startswith(b" close", pos + 13)
+        if cur.head_only or status < 200 or status == 204 or status == 304:
             self.state = -1
-            return
+            return -1
         pos = lower.find(_CL)
         if pos >= 0:
-            stop = lower.find(b"\r\n", pos + len(_CL))
-            self.need = int(lower[pos + len(_CL) : stop if stop >= 0 else len(lower)])
-            self.state = _BODY_LEN if self.need > 0 else -1
-            return
+            stop = lower.find(b"\r\n", pos + 17)
+            need = self.need = int(lower[pos + 17 : stop if stop >= 0 else len(lower)])
+            state = self.state = _BODY_LEN if need > 0 else -1
+            return state
         pos = lower.find(_TE)
         stop = lower.find(b"\r\n", pos + 2) if pos >= 0 else -1
         if pos >= 0 and b"chunked" in lower[pos : stop if stop >= 0 else len(lower)]:
             self.state = _CHUNKED
-            return
+            return _CHUNKED
         self.state = _UNTIL_CLOSE
         self.close_after = True
+        return _UNTIL_CLOSE
 
     def _chunks(self, data: bytes, cur: Pending) -> None:
         # `need` > 0: bytes of chunk data (+2 for its CRLF) still expected before the next size line.
@@ -239,20 +293,42 @@ class _Conn(asyncio.Protocol):
                 return
             self.need = size + 2
 
-    def _finish(self, cur: Pending, done_at: float) -> None:
+    def _remember(self, data: bytes, body_start: int, body_end: int) -> None:
+        parsed = self.parsed
+        if len(parsed) >= _PARSED_MAX_ENTRIES:  # bounded: answers that vary (tokens, JSON) just miss
+            parsed.clear()
         status, headers = self.status, self.headers
-        body = bytes(self.body) if self.body else b""
+        parsed[data] = (status, headers, self.close_after, classify(status, headers), body_start, body_end)
+
+    def _finish(self, cur: Pending, done_at: float, cls: int = -1) -> None:
+        status, headers = self.status, self.headers
+        if cls < 0:
+            cls = classify(status, headers)
+        if self.body:
+            body = bytes(self.body)
+            self.body = bytearray()
+        else:
+            body = b""
         self.cur = None
         self.state = _HEAD
-        self.buf = b""
-        self.body = bytearray()
         self.headers = _NO_HEADERS
         self.served += 1
-        cur.on_done(cur, classify(status, headers), status, headers, body, done_at)
+        cur.on_done(cur, cls, status, headers, body, done_at)
         if self.close_after:
             self.transport.close()  # type: ignore[union-attr]
-        else:
-            self.pool._release(self)
+            return
+        # Next queued request on this connection (inlined `pool._release`: this is once per answer).
+        q = self.pool.queue
+        while q:
+            p = q.popleft()
+            if p.deadline <= done_at:
+                p.on_done(p, TIMEOUT, 0, _NO_HEADERS, b"", done_at)
+                continue
+            self.cur = p
+            self.got_bytes = False
+            self.transport.write(p.data)  # type: ignore[union-attr]
+            return
+        self.pool.idle.append(self)
 
     def send(self, p: Pending) -> None:
         self.cur = p
@@ -280,6 +356,8 @@ class ConnectionPool:
         self.conns: set[_Conn] = set()
         self.idle: list[_Conn] = []
         self.queue: deque[Pending] = deque()
+        # whole answer bytes -> (status, headers, close_after, class, body start, body end); see data_received
+        self.parsed: dict[bytes, tuple[int, dict[str, str], bool, int, int, int]] = {}
         self.opening = 0
         self.opened_total = 0
         self.closed = False
@@ -288,8 +366,12 @@ class ConnectionPool:
 
     # public ------------------------------------------------------------------------------------
     def submit(self, p: Pending) -> None:
-        if self.idle:
-            self.idle.pop().send(p)
+        idle = self.idle
+        if idle:
+            conn = idle.pop()  # `conn.send(p)`, inlined: once per request
+            conn.cur = p
+            conn.got_bytes = False
+            conn.transport.write(p.data)  # type: ignore[union-attr]
             return
         self.queue.append(p)
         if len(self.conns) + self.opening < self.max_connections:

@@ -165,6 +165,9 @@ class LoadRunner:
         )
 
         monotonic = time.monotonic
+        submit = pool.submit
+        pick = mix.pick
+        only = mix.journeys[0] if len(mix.journeys) == 1 else None  # a single journey needs no draw
         offsets = spec.schedule.offsets()
         nxt = next(offsets, None)
         sent = 0
@@ -180,11 +183,12 @@ class LoadRunner:
                 continue
             while nxt is not None and start + nxt <= now:
                 intended = start + nxt
-                j = mix.pick()
+                j = only if only is not None else pick()
                 if j.run is None:
+                    if outstanding == 0:  # otherwise `idle` is already clear
+                        idle.clear()
                     outstanding += 1
-                    idle.clear()
-                    pool.submit(Pending(flood_data, intended, intended + timeout, flood_done))
+                    submit(Pending(flood_data, intended, intended + timeout, flood_done))
                 else:
                     idle.clear()
                     t = loop.create_task(j.run(ctx, intended))

@@ -115,6 +115,8 @@ class LoadStats:
         self.step_class: list[list[int]] = []
         self.seconds: dict[int, Second] = {}
         self.totals = [0] * N_CLASSES
+        self._last_sec: int | None = None  # cache of the Second last recorded into
+        self._last_second = Second()
 
     def step_id(self, name: str) -> int:
         """Register a journey step once, before the run; `record` takes the returned int."""
@@ -138,9 +140,13 @@ class LoadStats:
         self.step_class[step][cls] += 1
         self.totals[cls] += 1
         sec = int(intended - self.start)
-        second = self.seconds.get(sec)
-        if second is None:
-            second = self.seconds[sec] = Second()
+        if sec == self._last_sec:  # answers mostly arrive in intended order: skip the dict lookup
+            second = self._last_second
+        else:
+            second = self.seconds.get(sec)
+            if second is None:
+                second = self.seconds[sec] = Second()
+            self._last_sec, self._last_second = sec, second
         second.counts[cls + N_CLASSES if is_write else cls] += 1
         h = second.hists[cls]
         h[idx] = h.get(idx, 0) + 1

@@ -180,3 +180,20 @@ def test_server_closing_idle_keepalive_is_retried_once() -> None:
 
     assert run(go) == APP + APP
     assert REFUSED != APP
+
+
+def test_repeated_answers_parsed_once_with_the_same_result() -> None:
+    async def go() -> None:
+        server, port = await start(routes)
+        pool = ConnectionPool("127.0.0.1", port, max_connections=1)
+        for path, cls in (("/app", APP), ("/waiting-room", SHED), ("/fallback", FALLBACK), ("/big", APP)):
+            first = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0)
+            again = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0)
+            assert first.cls == again.cls == cls
+            assert (first.status, first.headers, first.body) == (again.status, again.headers, again.body)
+        assert len(pool.parsed) >= 1  # small answers remembered (their Date may tick between two requests)
+        assert all(len(k) <= 2048 for k in pool.parsed)  # the 16 KiB body was not
+        pool.close()
+        server.close()
+
+    run(go)
