@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENTCHAOS := $(VENV)/bin/entchaos
 PYTEST_ARGS ?=
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover gameday
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -35,6 +35,17 @@ stack-status: venv
 	$(ENTCHAOS) stack status
 
 # Scenarios: the stack comes up (or stays up), the runbook runs, the verdict is the exit code.
+# The issue names: overload (the 9:02 surge), flood (from abroad), fallback (the broadcast), all of them.
+RUNBOOKS := datacenter-fire overload-0902 flood-abroad broadcast-fallback
+chaos-overload: chaos-overload-0902
+chaos-flood: chaos-flood-abroad
+chaos-fallback: chaos-broadcast-fallback
+chaos-all: setup
+	$(ENTCHAOS) stack up
+	@failed=0; for rb in $(RUNBOOKS); do \
+	  echo "== $$rb"; $(ENTCHAOS) run runbooks/$$rb.yaml || failed=$$((failed + 1)); \
+	done; echo "== $$failed of $(words $(RUNBOOKS)) runbook(s) did not pass"; [ $$failed -eq 0 ]
+
 chaos-%: setup
 	$(ENTCHAOS) stack up
 	$(ENTCHAOS) run runbooks/$*.yaml

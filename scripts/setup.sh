@@ -126,6 +126,13 @@ step_images() {
   "$VENV/bin/entchaos" stack build || exit $?
 }
 
+step_browser() {
+  # The broadcast-fallback runbook reads the fallback page in a real browser (Debian's Chromium, headless).
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return 0; fi
+  apt_install chromium fonts-dejavu-core
+  say "browser ready (chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
+}
+
 step_bench_tools() {
   # The reference tools the benchmarks measure against, side by side with ours.
   local missing=()
@@ -143,6 +150,7 @@ case "${1:-all}" in
   base) step_engine; step_base_image ;;
   images) step_images ;;
   bench-tools) step_venv; step_bench_tools ;;
-  all) step_venv; step_engine; step_compose; step_base_image; step_images; say "ready" ;;
-  *) die "unknown setup step '$1' (expected: all, venv, engine)" ;;
+  browser) step_browser ;;
+  all) step_venv; step_engine; step_compose; step_base_image; step_images; step_browser; say "ready" ;;
+  *) die "unknown setup step '$1' (expected: all, venv, engine, base, images, browser, bench-tools)" ;;
 esac

@@ -1,9 +1,10 @@
 """Who answered the load's requests: the share (or count) of a window's reads or writes in some classes.
 
 `availability` says "served"; this says by whom: `fallback` (the broadcast pages), `app`, `shed` (503 with
-Retry-After, 429), `error`, `timeout`, `refused`. Windows are relative to now, over intended send times:
-[now - end_ago_s - window_s, now - end_ago_s). A probe step right after a fault with `duration_s` measures
-the fault's tail with them (the newest second is always left out: its answers are still in flight).
+Retry-After, 429), `error`, `timeout`, `refused`. Windows are over intended send times, relative to now:
+[now - end_ago_s - window_s, now - end_ago_s), or, with `since: <step id>`, from that step's start plus
+`since_offset_s` to now - end_ago_s: "every read from 5 s after the loss on". The newest second is always
+left out: its answers are still in flight.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class _Params(BaseModel):
     end_ago_s: float = Field(default=SETTLE_S, ge=0)
     count: bool = Field(default=False, description="the number of such requests instead of their share")
     min_requests: int = Field(default=1, ge=0)
+    since: str | None = Field(default=None, description="start the window at this step's start (+ since_offset_s)")
+    since_offset_s: float = Field(default=0.0, ge=0)
 
     @field_validator("classes")
     @classmethod
@@ -64,7 +67,15 @@ class LoadClassRatio(Probe):
         if ctx.load is None:
             raise ProbeFailed("this probe reads the load statistics, but the runbook has no `load`", fix="add `load:`")
         p = self.params
-        w = window_ago(raw_stats(ctx.load), ctx.clock(), p.window_s, p.end_ago_s)
+        stats = raw_stats(ctx.load)
+        if p.since is None:
+            w = window_ago(stats, ctx.clock(), p.window_s, p.end_ago_s)
+        elif p.since not in ctx.step_started:
+            raise ProbeFailed(f"`since: {p.since}` names no step that has started", where="load-class-ratio",
+                              fix="name an earlier step of the runbook")
+        else:
+            start = stats.offset_of(ctx.step_started[p.since] + p.since_offset_s)
+            w = stats.window(start, stats.offset_of(ctx.clock() - max(p.end_ago_s, SETTLE_S)))
         rows = {"read": [w.reads], "write": [w.writes], "all": [w.reads, w.writes]}[p.kind]
         wanted = [CLASSES.index(c) for c in p.classes]
         hits = sum(row[i] for row in rows for i in wanted)
@@ -72,6 +83,7 @@ class LoadClassRatio(Probe):
         if p.count:
             return hits
         if total < max(p.min_requests, 1):
-            raise ProbeFailed(f"{total} {p.kind} request(s) in the last {p.window_s:g} s, need {p.min_requests}",
+            span = f"since {p.since} + {p.since_offset_s:g} s" if p.since else f"in the last {p.window_s:g} s"
+            raise ProbeFailed(f"{total} {p.kind} request(s) {span}, need {p.min_requests}",
                               where="load statistics", fix="widen the window or add that kind of journey")
         return round(hits / total, 4)

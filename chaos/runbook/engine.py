@@ -123,7 +123,7 @@ class Engine:
         journal = Journal(folder / JOURNAL_NAME)
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
-        runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator)
+        runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator, folder=folder)
         started = time.monotonic()
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
                             runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),

@@ -202,6 +202,8 @@ def _semantic_problems(
                     yield locate.problem((*loc, "since"), f"expected a step id, found `{step.since}` (no such step)")
             elif isinstance(step, m.ProbeStep):
                 yield from _probe_problems(step.probe, step.params, (*loc, "probe"), locate, probes)
+            elif isinstance(step, m.RevertStep):
+                yield from _revert_problems(runbook, step, loc, locate, faults, order)
             elif isinstance(step, m.PlaybookStep) and playbooks is not None and step.playbook not in playbooks:
                 close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
                 hint = f" (did you mean `{close[0]}`?)" if close else ""
@@ -244,6 +246,26 @@ def _fault_problems(
             f"expected `reverted_by: <step id>`: `{step.fault}` is destructive (nothing comes back by itself), "
             "found no step named to rebuild",
         )
+
+
+def _revert_problems(
+    runbook: m.Runbook, step: m.RevertStep, loc: Loc, locate: _Locator, faults: Registry[type[Fault]], order: list[str]
+) -> Iterable[Problem]:
+    fault = next((s for s in runbook.steps if s.step_id == step.revert), None)
+    where = (*loc, "revert")
+    if not isinstance(fault, m.FaultStep):
+        found = f"`{step.revert}` ({fault.kind} step)" if fault is not None else f"`{step.revert}` (no such step)"
+        yield locate.problem(where, f"expected the id of a fault step, found {found}")
+    elif loc[0] == "steps" and order.index(step.revert) >= order.index(step.step_id):
+        yield locate.problem(where, f"expected an earlier fault step, found `{step.revert}` after this one")
+    elif fault.duration_s is not None or fault.reverted_by is not None:
+        held = fault.duration_s is None
+        how = f"reverted_by: {fault.reverted_by}" if held else f"duration_s: {fault.duration_s:g}"
+        yield locate.problem(where, f"expected a fault held until reverted, found `{step.revert}` with `{how}`: "
+                             "remove one of the two")
+    elif fault.fault in faults and faults.get(fault.fault).destructive:
+        yield locate.problem(where, f"expected a fault that can be reverted, found `{fault.fault}` (destructive: "
+                             "name its rebuild step with `reverted_by`)")
 
 
 def _probe_problems(

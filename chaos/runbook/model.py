@@ -212,8 +212,16 @@ class ManualStep(StepBase):
         return "manual"
 
 
+class RevertStep(StepBase):
+    revert: str = Field(description="id of an earlier fault step, still active: revert it now")
+
+    @property
+    def kind(self) -> str:
+        return "revert"
+
+
 STEP_KEYS = {"fault": "fault", "wait-for": "wait-for", "wait_for": "wait-for", "probe": "probe",
-             "playbook": "playbook", "manual": "manual"}
+             "playbook": "playbook", "manual": "manual", "revert": "revert"}
 
 
 def _tag_by_key(keys: dict[str, str], by_type: dict[type, str]) -> Any:
@@ -235,15 +243,16 @@ Step = Annotated[
     | Annotated[WaitForStep, Tag("<wait-for>")]
     | Annotated[ProbeStep, Tag("<probe>")]
     | Annotated[PlaybookStep, Tag("<playbook>")]
-    | Annotated[ManualStep, Tag("<manual>")],
+    | Annotated[ManualStep, Tag("<manual>")]
+    | Annotated[RevertStep, Tag("<revert>")],
     Discriminator(
         _tag_by_key(
             STEP_KEYS,
             {FaultStep: "<fault>", WaitForStep: "<wait-for>", ProbeStep: "<probe>", PlaybookStep: "<playbook>",
-             ManualStep: "<manual>"},
+             ManualStep: "<manual>", RevertStep: "<revert>"},
         ),
         custom_error_type="step_kind",
-        custom_error_message="a step needs exactly one of: fault, wait-for, probe, playbook, manual",
+        custom_error_message="a step needs exactly one of: fault, wait-for, probe, playbook, manual, revert",
     ),
 ]
 

@@ -96,6 +96,8 @@ class _Planner:
             return PlannedStep(phase, step, f"measure {p.describe()}{expect}", probe=p)
         if isinstance(step, m.PlaybookStep):
             return PlannedStep(phase, step, f"run playbook {step.playbook}")
+        if isinstance(step, m.RevertStep):
+            return PlannedStep(phase, step, f"revert the fault of step {step.revert}")
         return PlannedStep(phase, step, f"people: {step.manual}")
 
 

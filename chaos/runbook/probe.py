@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -30,6 +31,8 @@ class ProbeContext:
     metrics: Mapping[str, float] = field(default_factory=dict)  # recorded so far in this run
     abort: threading.Event = field(default_factory=threading.Event)
     clock: Any = time.time  # injectable for tests
+    folder: Path | None = None  # the run's report folder: where a probe keeps what it saw (a screenshot)
+    step_started: Mapping[str, float] = field(default_factory=dict)  # step id -> when it started (epoch s)
 
 
 class Probe(ABC):

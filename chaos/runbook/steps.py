@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
@@ -82,11 +83,13 @@ class StepRunner:
     reverted: dict[str, ActiveFault] = field(default_factory=dict)
     times: dict[str, StepTimes] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    folder: Path | None = None  # the run's report folder
 
     # ---- shared helpers ----------------------------------------------------------------------------------------
 
     def probe_context(self) -> ProbeContext:
-        return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock)
+        started = {step_id: t.started_at for step_id, t in self.times.items()}
+        return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started)
 
     def measure(self, probe: Probe) -> Measurement:
         return probe.measure(self.probe_context())
@@ -140,6 +143,7 @@ class StepRunner:
                 m.ProbeStep: self._probe,
                 m.PlaybookStep: self._playbook,
                 m.ManualStep: self._manual,
+                m.RevertStep: self._revert,
             }
             handler[type(step)](planned, phase)
         except BaseException as exc:
@@ -206,6 +210,11 @@ class StepRunner:
         for fault_step, active in list(self.active.items()):
             if active.record.reverted_by == step_id:
                 self._mark_reverted(fault_step, step_id, self.clock() - self.times[step_id].started_at)
+
+    def _revert(self, planned: PlannedStep, phase: str) -> None:
+        step: m.RevertStep = planned.step
+        if step.revert in self.active:  # in rollback, it may be reverted already
+            self.revert(step.revert, by=step.step_id)
 
     def _wait_for(self, planned: PlannedStep, phase: str) -> None:
         step: m.WaitForStep = planned.step

@@ -241,3 +241,12 @@ def test_sigterm_at_any_step_leaves_the_stack_as_it_was(world: FakeWorld, step: 
     assert world.playbooks.ran[-2:] == ["rebuild", "edge-undrain"]
     finished = [r for r in read_journal(result.journal) if r["event"] == "step_finished" and r["phase"] == "steps"]
     assert finished[-1]["step_id"] == step and not finished[-1]["ok"]
+
+
+def test_a_revert_step_ends_a_held_fault_before_the_next_steps(world: FakeWorld) -> None:
+    text = KILL_THEN_WAIT.replace("  - id: never\n", "  - id: undo\n    revert: kill\n  - id: never\n")
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("pass", 0), result.reason
+    reverted = [r for r in read_journal(result.journal) if r["event"] == "fault_reverted"]
+    assert [(r["step_id"], r["by"]) for r in reverted] == [("kill", "undo")]
+    assert all_running(world) and pending_faults(result.journal) == []

@@ -132,3 +132,15 @@ def test_tolerance() -> None:
     assert m.Tolerance.model_validate({"in": ["sync", "quorum"]}).holds("sync")
     with pytest.raises(ValueError, match="at least one"):
         m.Tolerance.model_validate({})
+
+
+def test_revert_step_must_name_an_earlier_held_fault(world: FakeWorld) -> None:
+    text = BASE + "    duration_s: 5\n  - id: undo\n    revert: kill\n  - id: nothing\n    revert: undo\n"
+    found = problems(world, text)
+    assert any(p.startswith("rb.yaml:9: steps[1].revert:") and "duration_s: 5" in p for p in found)
+    assert any(p.startswith("rb.yaml:11: steps[2].revert:") and "revert step" in p for p in found)
+    fire = BASE.replace("fake-kill", "fake-fire") + "    reverted_by: undo\n  - id: undo\n    revert: kill\n"
+    assert any("reverted_by: undo" in p for p in problems(world, fire))
+    early = BASE.replace("steps:\n", "steps:\n  - id: undo\n    revert: kill\n")
+    assert any("after this one" in p for p in problems(world, early))
+    world.parse(BASE + "  - id: undo\n    revert: kill\n", "rb.yaml")  # held, then reverted: valid
