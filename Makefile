@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ENTCHAOS := $(VENV)/bin/entchaos
 PYTEST_ARGS ?=
+# protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
+PROFILE ?= protected
 
 .PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
@@ -41,13 +43,12 @@ chaos-overload: chaos-overload-0902
 chaos-flood: chaos-flood-abroad
 chaos-fallback: chaos-broadcast-fallback
 chaos-all: setup
-	$(ENTCHAOS) stack up
 	@failed=0; for rb in $(RUNBOOKS); do \
-	  echo "== $$rb"; $(ENTCHAOS) run runbooks/$$rb.yaml || failed=$$((failed + 1)); \
+	  echo "== $$rb"; $(MAKE) --no-print-directory chaos-$$rb PROFILE=$(PROFILE) || failed=$$((failed + 1)); \
 	done; echo "== $$failed of $(words $(RUNBOOKS)) runbook(s) did not pass"; [ $$failed -eq 0 ]
 
 chaos-%: setup
-	$(ENTCHAOS) stack up
+	$(ENTCHAOS) stack up --profile $(PROFILE) $(if $(wildcard runbooks/$*.env),--settings runbooks/$*.env)
 	$(ENTCHAOS) run runbooks/$*.yaml
 
 chaos-recover: venv

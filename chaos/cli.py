@@ -29,6 +29,14 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     from chaos.stack.status import stack_status
 
     stack = _stack(args)
+    if args.profile or args.settings:
+        import dataclasses
+
+        from chaos.stack.profiles import profile_env, settings_env
+
+        extra = {**(profile_env(args.profile) if args.profile else {}),
+                 **(settings_env(args.settings) if args.settings else {})}
+        stack = dataclasses.replace(stack, env={**stack.env, **extra})
     if stack.is_bundled and not args.no_build:
         from chaos.stack.images import build_all
 
@@ -152,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "up":
             p.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health")
             p.add_argument("--no-build", action="store_true", help="do not build missing images")
+            p.add_argument("--profile", default=None,
+                           help="protection profile: protected (default) or unprotected (fixtures/edge/profiles)")
+            p.add_argument("--settings", default=None, metavar="FILE",
+                           help="KEY=VALUE compose variables a runbook needs, e.g. runbooks/overload-0902.env")
 
     v = sub.add_parser("validate", help="check runbooks without touching anything (errors with file:line)")
     v.add_argument("runbooks", nargs="+")

@@ -7,6 +7,7 @@ how `lost_acked_writes` reaches the verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
     else:
         assert load.profile is not None
         schedule = from_spec(load.profile, duration)
+    if load.scale != 1.0:
+        schedule = dataclasses.replace(schedule, points=tuple((t, r * load.scale) for t, r in schedule.points))
     unknown = sorted(set(load.journeys) - set(JOURNEYS))
     if unknown:
         raise InvalidInput(f"unknown journey(s) {unknown} in the runbook's load", fix=f"choose among {list(JOURNEYS)}")

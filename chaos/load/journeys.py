@@ -110,6 +110,7 @@ T_POST = Step("teacher.post_homework", write=True)
 T_MESSAGES = Step("teacher.messages", write=False)
 V_LOGIN = Step("virtual_class.login", write=True)
 V_JOIN = Step("virtual_class.join", write=True)
+L_LOGIN = Step("login.login", write=True)
 FLOOD = Step("flood.get", write=False)
 
 
@@ -144,6 +145,11 @@ async def pupil_morning(ctx: JourneyContext, t: float) -> None:
     )
     body = _json(r) if r.cls == APP else None
     ctx.ledger.answer(key, r.cls, r.status, ctx.wall(r.done_at), r.headers, body if isinstance(body, dict) else None)
+
+
+async def login_rush(ctx: JourneyContext, t: float) -> None:
+    """9:00 on 6 April 2021: a pupil only logs in (one request per arrival, so arrivals are requests)."""
+    await Session(ctx).login(L_LOGIN, f"pupil{ctx.rng.randint(1, PUPILS):04d}", t)
 
 
 async def teacher(ctx: JourneyContext, t: float) -> None:
@@ -187,6 +193,7 @@ JOURNEYS: dict[str, Journey] = {
     "pupil": Journey("pupil", (P_LOGIN, P_TIMETABLE, P_HOMEWORK, P_RESOURCE, P_SUBMIT), pupil_morning),
     "teacher": Journey("teacher", (T_LOGIN, T_POST, T_MESSAGES), teacher),
     "virtual_class": Journey("virtual_class", (V_LOGIN, V_JOIN), virtual_class),
+    "login": Journey("login", (L_LOGIN,), login_rush),
     "flood": Journey("flood", (FLOOD,), None),
 }
 

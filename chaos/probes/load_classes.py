@@ -32,21 +32,50 @@ def raw_stats(load: object) -> LoadStats:
     raise ProbeFailed("this load handle does not expose per-class statistics", where="load statistics")
 
 
-def window_ago(stats: LoadStats, now: float, window_s: float, end_ago_s: float) -> Window:
-    end = stats.offset_of(now - max(end_ago_s, SETTLE_S))
-    return stats.window(end - window_s, end)
+class WindowParams(BaseModel):
+    """Which seconds of the load a probe reads: the last `window_s` (ending `end_ago_s` ago), or from a step's
+    start (`since` + `since_offset_s`), or fixed offsets of the load's own clock (`from_s`, `to_s`)."""
 
-
-class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    classes: list[str] = Field(min_length=1)
-    kind: Literal["read", "write", "all"] = "all"
     window_s: float = Field(default=5.0, gt=0)
     end_ago_s: float = Field(default=SETTLE_S, ge=0)
-    count: bool = Field(default=False, description="the number of such requests instead of their share")
-    min_requests: int = Field(default=1, ge=0)
     since: str | None = Field(default=None, description="start the window at this step's start (+ since_offset_s)")
     since_offset_s: float = Field(default=0.0, ge=0)
+    from_s: float | None = Field(default=None, ge=0, description="seconds after the load started")
+    to_s: float | None = Field(default=None, gt=0, description="seconds after the load started (default: now)")
+
+
+def select_window(stats: LoadStats, ctx: ProbeContext, p: WindowParams) -> Window:
+    now_end = stats.offset_of(ctx.clock() - max(p.end_ago_s, SETTLE_S))
+    if p.from_s is not None:
+        end = now_end if p.to_s is None else min(p.to_s, now_end)
+        return stats.window(p.from_s, end)
+    if p.since is None:
+        return stats.window(now_end - p.window_s, now_end)
+    if p.since not in ctx.step_started:
+        raise ProbeFailed(f"`since: {p.since}` names no step that has started", where="load window",
+                          fix="name an earlier step of the runbook")
+    return stats.window(stats.offset_of(ctx.step_started[p.since] + p.since_offset_s), now_end)
+
+
+def describe_window(p: WindowParams) -> str:
+    if p.from_s is not None:
+        return f"from {p.from_s:g} s to {p.to_s if p.to_s is not None else 'now'} s of the load"
+    return f"since {p.since} + {p.since_offset_s:g} s" if p.since else f"in the last {p.window_s:g} s"
+
+
+def load_stats_of(ctx: ProbeContext) -> LoadStats:
+    if ctx.load is None:
+        raise ProbeFailed("this probe reads the load statistics, but no load runs (yet)",
+                          fix="add `load:` to the runbook, or measure after `load.start_after`")
+    return raw_stats(ctx.load)
+
+
+class _Params(WindowParams):
+    classes: list[str] = Field(min_length=1)
+    kind: Literal["read", "write", "all"] = "all"
+    count: bool = Field(default=False, description="the number of such requests instead of their share")
+    min_requests: int = Field(default=1, ge=0)
 
     @field_validator("classes")
     @classmethod
@@ -64,18 +93,8 @@ class LoadClassRatio(Probe):
     Params = _Params
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        if ctx.load is None:
-            raise ProbeFailed("this probe reads the load statistics, but the runbook has no `load`", fix="add `load:`")
         p = self.params
-        stats = raw_stats(ctx.load)
-        if p.since is None:
-            w = window_ago(stats, ctx.clock(), p.window_s, p.end_ago_s)
-        elif p.since not in ctx.step_started:
-            raise ProbeFailed(f"`since: {p.since}` names no step that has started", where="load-class-ratio",
-                              fix="name an earlier step of the runbook")
-        else:
-            start = stats.offset_of(ctx.step_started[p.since] + p.since_offset_s)
-            w = stats.window(start, stats.offset_of(ctx.clock() - max(p.end_ago_s, SETTLE_S)))
+        w = select_window(load_stats_of(ctx), ctx, p)
         rows = {"read": [w.reads], "write": [w.writes], "all": [w.reads, w.writes]}[p.kind]
         wanted = [CLASSES.index(c) for c in p.classes]
         hits = sum(row[i] for row in rows for i in wanted)
@@ -83,7 +102,6 @@ class LoadClassRatio(Probe):
         if p.count:
             return hits
         if total < max(p.min_requests, 1):
-            span = f"since {p.since} + {p.since_offset_s:g} s" if p.since else f"in the last {p.window_s:g} s"
-            raise ProbeFailed(f"{total} {p.kind} request(s) {span}, need {p.min_requests}",
+            raise ProbeFailed(f"{total} {p.kind} request(s) {describe_window(p)}, need {p.min_requests}",
                               where="load statistics", fix="widen the window or add that kind of journey")
         return round(hits / total, 4)

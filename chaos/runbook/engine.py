@@ -167,10 +167,19 @@ class Engine:
 
     # ---- phases ------------------------------------------------------------------------------------------------
 
-    def _start_load(self, bus: Bus) -> LoadHandle | None:
+    def _start_load(self, bus: Bus, runner: StepRunner | None = None) -> LoadHandle | None:
+        """At the start of the run, or (`runner` given) once the step named by `start_after` has finished."""
         spec = self.runbook.load
-        if spec is None:
+        if spec is None or (spec.start_after is not None and runner is None):
             return None
+        if spec.scale_by is not None:
+            assert runner is not None
+            value = runner.metrics.get(spec.scale_by)
+            if not value or value <= 0:
+                raise StepFailed(f"the load is scaled by `{spec.scale_by}`, which was not measured (got {value!r})",
+                                 where=f"step {spec.start_after}", fix="see why that step recorded nothing")
+            spec = spec.model_copy(update={"scale": spec.scale * value})
+            log.info("load_scaled", by=spec.scale_by, scale=spec.scale)
         if self.load_factory is None:
             raise ChaosError("the runbook has a `load` section but no load generator was given",
                              fix="pass load_factory= to the engine")
@@ -210,6 +219,8 @@ class Engine:
                     raise Aborted("a stop condition was breached")
                 try:
                     runner.run_step(planned, "steps")
+                    if self.runbook.load and self.runbook.load.start_after == planned.step_id:
+                        runner.load = self._start_load(bus, runner)
                 except (StepFailed, PlaybookFailed, ProbeFailed) as exc:
                     runner.check(f"step {planned.step_id}", "steps", "completes", _message(exc), False)
                     break  # the remaining steps assume this one worked; verify says how bad it is

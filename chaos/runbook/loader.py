@@ -73,10 +73,24 @@ def parse_runbook(
     except ValidationError as exc:
         raise _invalid([locate.problem(err["loc"], _explain(err)) for err in exc.errors()]) from None
     runbook = _name_steps(runbook).from_source(source)
-    problems = list(_semantic_problems(runbook, locate, faults, probes, playbooks))
+    runbook, profile_problems = _resolve_profile_file(runbook, source, locate)
+    problems = profile_problems + list(_semantic_problems(runbook, locate, faults, probes, playbooks))
     if problems:
         raise _invalid(problems)
     return runbook
+
+
+def _resolve_profile_file(runbook: m.Runbook, source: str, locate: _Locator) -> tuple[m.Runbook, list[Problem]]:
+    """`profile: file:PATH` is relative to the runbook's folder (not to wherever `entchaos` was started)."""
+    load = runbook.load
+    if load is None or not load.profile or not load.profile.startswith("file:"):
+        return runbook, []
+    path = Path(load.profile.removeprefix("file:"))
+    if not path.is_absolute() and Path(source).is_file():
+        path = Path(source).resolve().parent / path
+    if not path.is_file():
+        return runbook, [locate.problem(("load", "profile"), f"expected a profile file, found no file at {path}")]
+    return runbook.model_copy(update={"load": load.model_copy(update={"profile": f"file:{path}"})}), []
 
 
 def _invalid(problems: Sequence[Problem]) -> RunbookInvalid:
@@ -210,6 +224,8 @@ def _semantic_problems(
                 yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
                                      f"found `{step.playbook}`{hint}")
 
+    if runbook.load is not None and runbook.load.start_after is not None:
+        yield from _deferred_load_problems(runbook, runbook.load, locate, order)
     if runbook.hypothesis:
         for i, call in enumerate(runbook.hypothesis.probes):
             yield from _probe_problems(call.probe, call.params, ("hypothesis", "probes", i, "probe"), locate, probes)
@@ -246,6 +262,22 @@ def _fault_problems(
             f"expected `reverted_by: <step id>`: `{step.fault}` is destructive (nothing comes back by itself), "
             "found no step named to rebuild",
         )
+
+
+def _deferred_load_problems(
+    runbook: m.Runbook, load: m.LoadSpec, locate: _Locator, order: list[str]
+) -> Iterable[Problem]:
+    if load.start_after not in order:
+        yield locate.problem(("load", "start_after"), f"expected the id of a step, found `{load.start_after}`")
+        return
+    if load.scale_by is None:
+        return
+    before = runbook.steps[: order.index(load.start_after) + 1]
+    recorded = [s.record for s in before if getattr(s, "record", None)]
+    if load.scale_by not in recorded:
+        found = ", ".join(f"`{r}`" for r in recorded) or "none"
+        yield locate.problem(("load", "scale_by"), f"expected a metric recorded by `{load.start_after}` or a step "
+                             f"before it, found `{load.scale_by}` (recorded by then: {found})")
 
 
 def _revert_problems(

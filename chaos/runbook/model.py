@@ -102,11 +102,18 @@ class LoadSpec(Strict):
     source: Source = "host"
     duration_s: float | None = Field(default=None, gt=0)
     sample_s: float = Field(default=1.0, gt=0, description="timeline resolution in the report")
+    start_after: str | None = Field(default=None, description="start once this step has finished (default: at once)")
+    scale_by: str | None = Field(
+        default=None, description="a metric recorded before the load starts: the profile's rates are multiples of it"
+    )
+    scale: float = Field(default=1.0, gt=0, description="rates times this; the engine sets it from `scale_by`")
 
     @model_validator(mode="after")
     def _profile_or_schedule(self) -> LoadSpec:
         if (self.profile is None) == (self.schedule is None):
             raise ValueError("give exactly one of `profile` or `schedule`")
+        if self.scale_by is not None and self.start_after is None:
+            raise ValueError("`scale_by` needs `start_after`: the step that records the metric must run first")
         return self
 
     @field_validator("journeys")

@@ -7,9 +7,9 @@ import pytest
 
 from chaos.runbook.result import RunResult
 from chaos.stack.health import wait_ready
+from chaos.stack.profiles import profile_env
 from tests.integration.conftest import new_stack
 from tests.integration.runbook_util import RUNBOOKS, run_runbook
-from tests.integration.test_protections import profile_env
 
 pytestmark = pytest.mark.docker
 

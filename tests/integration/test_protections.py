@@ -9,7 +9,6 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import docker.errors
 import pytest
@@ -19,12 +18,12 @@ from chaos.runbook.playbook import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
 from chaos.stack.health import wait_ready
+from chaos.stack.profiles import profile_env
 from tests.integration.conftest import new_stack
 from tests.integration.http_util import Reply, request
 
 pytestmark = pytest.mark.docker
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "edge" / "profiles"
 # Small figures make each protection show with little traffic: 4 replicas x 2 in service + 8 queued
 # = 16 requests in the system, the rest in the waiting room; 100 requests/s per source; each API
 # request burns 20 ms of CPU so a burst really does pile up.
@@ -36,11 +35,6 @@ FIGURES = {
     "ENTCHAOS_APP_COST_MS": "20",
 }
 BURST = 60
-
-
-def profile_env(profile: str) -> dict[str, str]:
-    lines = (PROFILES / f"{profile}.env").read_text().splitlines()
-    return dict(ln.split("=", 1) for ln in lines if ln and not ln.startswith("#"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,85 @@
+"""capacity: how much the stack serves within the SLO, measured by pushing it, before the experiment.
+
+A bounded ramp of the given journeys from the host through the edge (the toolkit's own open-model generator,
+in its own thread). Capacity is the best goodput (app answers within the SLO per second, smoothed) the
+ramp reached; the knee, the offered rate where the app's p95 first crossed the SLO, is logged beside it.
+A ramp that never saturated the stack measured nothing: the probe says so instead of returning its top rate.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chaos.errors import Aborted, ProbeFailed
+from chaos.load.classify import APP
+from chaos.load.runner import LoadSpec, LoadThread
+from chaos.load.schedule import ramp
+from chaos.load.stats import LoadStats, to_hdr
+from chaos.logging import get_logger
+from chaos.probes.goodput import best_and_worst_mean, goodput_series
+from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+
+log = get_logger(__name__)
+
+
+class _CapacityParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_rps: float = Field(default=5.0, gt=0)
+    to_rps: float = Field(gt=0, description="arrivals per second at the end of the ramp: beyond the capacity")
+    ramp_s: float = Field(default=20.0, ge=5, le=300)
+    journeys: dict[str, float] = Field(default_factory=lambda: {"login": 1.0})
+    slo_ms: float = Field(default=500.0, gt=0)
+    smooth_s: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _upwards(self) -> _CapacityParams:
+        if self.to_rps <= self.from_rps:
+            raise ValueError("to_rps must be above from_rps")
+        return self
+
+
+@register_probe("capacity")
+class Capacity(Probe):
+    """Requests per second the stack serves within the SLO at best, found by a bounded ramp."""
+
+    Params = _CapacityParams
+
+    def measure(self, ctx: ProbeContext) -> Measurement:
+        p: _CapacityParams = self.params  # type: ignore[assignment]
+        spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=ctx.stack.edge_url(),  # type: ignore[attr-defined]
+                        mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0)
+        spec.validate()
+        thread = LoadThread(spec).start()
+        log.info("capacity_ramp_started", from_rps=p.from_rps, to_rps=p.to_rps, ramp_s=p.ramp_s)
+        while not ctx.abort.wait(0.25):
+            try:
+                result = thread.join(0.01)
+                break
+            except TimeoutError:
+                continue
+        else:
+            thread.stop()
+            raise Aborted("the run was aborted while the capacity ramp ran")
+        stats = result.stats
+        seconds = int(p.ramp_s)
+        good = goodput_series(stats, 0, seconds, p.slo_ms)
+        best, _ = best_and_worst_mean(good, p.smooth_s)
+        offered = [sum(stats.seconds[s].counts) if s in stats.seconds else 0 for s in range(seconds)]
+        knee = next((s for s in range(seconds) if _p95_app(stats, s) > p.slo_ms), None)
+        if best <= 0:
+            raise ProbeFailed(f"the stack served nothing within {p.slo_ms:g} ms during the ramp", where="capacity",
+                              fix="is it still busy with an earlier load? check `entchaos stack status`")
+        tail = slice(seconds - p.smooth_s, seconds)
+        if sum(good[tail]) >= 0.95 * sum(offered[tail]):
+            raise ProbeFailed(f"the ramp to {p.to_rps:g}/s never saturated the stack (it served {best:.0f}/s within "
+                              f"{p.slo_ms:g} ms to the end)", where="capacity", fix="raise `to_rps`")
+        log.info("capacity_measured", capacity_rps=round(best, 1), slo_ms=p.slo_ms,
+                 knee_offered_rps=None if knee is None else offered[knee], knee_s=knee)
+        return round(best, 1)
+
+
+def _p95_app(stats: LoadStats, sec: int) -> float:
+    second = stats.seconds.get(sec)
+    if second is None or not second.hists[APP]:
+        return 0.0
+    return to_hdr(second.hists[APP]).get_value_at_percentile(95) / 1000.0
