@@ -250,3 +250,43 @@ def test_a_revert_step_ends_a_held_fault_before_the_next_steps(world: FakeWorld)
     reverted = [r for r in read_journal(result.journal) if r["event"] == "fault_reverted"]
     assert [(r["step_id"], r["by"]) for r in reverted] == [("kill", "undo")]
     assert all_running(world) and pending_faults(result.journal) == []
+
+
+DEFERRED_LOAD = """\
+metadata: {name: deferred-load}
+load: {profile: "constant:2", start_after: size, scale_by: capacity_rps, duration_s: 30}
+steps:
+  - id: size
+    probe: fake-value
+    params: {key: capacity}
+    record: capacity_rps
+  - id: later
+    probe: fake-value
+    params: {key: capacity}
+"""
+
+
+def test_a_deferred_load_starts_after_its_step_scaled_by_the_metric(world: FakeWorld) -> None:
+    world.stack.values["capacity"] = 40.0
+    made = []
+
+    def started_steps() -> list[str]:
+        journal = next(world.root.glob("reports/*/*/journal.jsonl"))
+        return [r["step_id"] for r in read_journal(journal) if r["event"] == "step_started"]
+
+    def factory(spec, stack):  # type: ignore[no-untyped-def]
+        made.append((spec.scale, started_steps()))
+        return world.load
+
+    result = world.engine(world.parse(DEFERRED_LOAD), load_factory=factory).run()
+    assert (result.verdict, result.exit_code) == ("pass", 0), result.reason
+    assert made == [(40.0, ["size"])]  # once, after `size` (not at the start), rates x 40
+    assert world.load.started_at is not None and world.load.stopped_at is not None
+
+
+def test_a_deferred_load_without_its_metric_fails_the_step(world: FakeWorld) -> None:
+    world.stack.values["capacity"] = 0.0
+    result = world.engine(world.parse(DEFERRED_LOAD)).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert "capacity_rps" in result.reason and "not measured" in result.reason
+    assert world.load.started_at is None

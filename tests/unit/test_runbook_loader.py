@@ -144,3 +144,15 @@ def test_revert_step_must_name_an_earlier_held_fault(world: FakeWorld) -> None:
     early = BASE.replace("steps:\n", "steps:\n  - id: undo\n    revert: kill\n")
     assert any("after this one" in p for p in problems(world, early))
     world.parse(BASE + "  - id: undo\n    revert: kill\n", "rb.yaml")  # held, then reverted: valid
+
+
+def test_a_deferred_load_names_a_step_and_a_metric_recorded_by_then(world: FakeWorld) -> None:
+    load = "load: {profile: 'constant:1', start_after: kill, scale_by: capacity_rps}\n"
+    (p,) = problems(world, BASE + load)
+    assert p.startswith("rb.yaml:") and "load.scale_by" in p and "capacity_rps" in p and "recorded by then: none" in p
+    (p,) = problems(world, BASE + "load: {profile: 'constant:1', start_after: nowhere}\n")
+    assert "load.start_after" in p and "nowhere" in p
+    (p,) = problems(world, BASE + "load: {profile: 'constant:1', scale_by: capacity_rps}\n")
+    assert "start_after" in p
+    (p,) = problems(world, BASE + "load: {profile: 'file:no/such.yaml'}\n")
+    assert "load.profile" in p and "no file" in p

@@ -1,0 +1,76 @@
+"""Goodput, class latency and offered rate over the load's own seconds; the capacity ramp's arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaos.errors import ProbeFailed
+from chaos.load.classify import APP, SHED, TIMEOUT
+from chaos.load.stats import LoadStats
+from chaos.probes.goodput import LoadClassLatency, LoadGoodput, LoadOffered, best_and_worst_mean, goodput_series
+from chaos.runbook.probe import ProbeContext
+
+
+class Handle:
+    def __init__(self, stats: LoadStats) -> None:
+        self.raw = stats
+
+    def raw_stats(self) -> LoadStats:
+        return self.raw
+
+
+def rush(start: float = 1000.0) -> LoadStats:
+    """10 s: 100 app answers/s in 50 ms; from s 5 on, only 20/s in time, 80 late (2 s), 300 shed in 5 ms."""
+    stats = LoadStats(start=start, start_unix=start)
+    step = stats.step_id("login")
+    for sec in range(10):
+        for i in range(100):
+            t = start + sec + i / 1000
+            late = sec >= 5 and i >= 20
+            stats.record(step, APP, True, t, t + (2.0 if late else 0.05))
+        if sec >= 5:
+            for i in range(300):
+                t = start + sec + i / 1000
+                stats.record(step, SHED, True, t, t + 0.005)
+    return stats
+
+
+def ctx(stats: LoadStats, now: float = 1020.0, **metrics: float) -> ProbeContext:
+    return ProbeContext(stack=None, load=Handle(stats), metrics=metrics, clock=lambda: now)  # type: ignore[arg-type]
+
+
+def test_goodput_counts_only_app_answers_within_the_slo() -> None:
+    series = goodput_series(rush(), 0, 10, 1000)
+    assert series == [100] * 5 + [20] * 5
+    assert goodput_series(rush(), 0, 10, 3000) == [100] * 10  # with a looser SLO the late ones count
+    assert best_and_worst_mean(series, 3) == (100, 20)
+    with pytest.raises(ProbeFailed):
+        best_and_worst_mean([1, 2], 3)
+
+
+def test_goodput_probe_is_a_ratio_of_the_capacity_and_can_fail() -> None:
+    probe = LoadGoodput({"from_s": 0, "to_s": 10, "slo_ms": 1000, "relative_to": "capacity_rps"})
+    assert probe.measure(ctx(rush(), capacity_rps=100.0)) == 0.2  # collapsed: a fifth of the capacity
+    assert LoadGoodput({"from_s": 0, "to_s": 5, "relative_to": "capacity_rps"}).measure(
+        ctx(rush(), capacity_rps=100.0)) == 1.0
+    with pytest.raises(ProbeFailed, match="not recorded"):
+        probe.measure(ctx(rush()))
+
+
+def test_class_latency_and_offered_rate() -> None:
+    stats = rush()
+    shed_p99 = LoadClassLatency({"classes": ["shed"], "percentile": 99, "from_s": 5, "to_s": 10}).measure(ctx(stats))
+    assert shed_p99 == pytest.approx(5, rel=0.01)
+    admitted = LoadClassLatency({"classes": ["app"], "percentile": 95, "from_s": 5, "to_s": 10}).measure(ctx(stats))
+    assert admitted == pytest.approx(2000, rel=0.01)
+    assert LoadClassLatency({"classes": ["timeout"], "from_s": 0}).measure(ctx(stats)) is None  # none at all
+    offered = LoadOffered({"from_s": 5, "to_s": 10, "relative_to": "capacity_rps"}).measure(ctx(stats, capacity_rps=40))
+    assert offered == 10.0  # 400/s offered against a capacity of 40/s
+    assert TIMEOUT != APP  # the classes are distinct indexes
+
+
+def test_windows_end_before_the_newest_second() -> None:
+    stats = rush()
+    # now = 1008.5: the window [0, to_s=10) is cut at now - 1 s = 7.5 s (seconds 0..7)
+    assert LoadOffered({"from_s": 0, "to_s": 10}).measure(ctx(stats, now=1008.5)) == pytest.approx(
+        (5 * 100 + 3 * 400) / 7.5, rel=0.01)
