@@ -11,9 +11,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.faults.client_process import start_in, stop_in
 from chaos.load.remote import EDGE_INSIDE, client_container
 from chaos.logging import get_logger
-from chaos.stack.docker_api import docker_client
 
 log = get_logger(__name__)
 
@@ -40,16 +40,14 @@ class Flood(Fault):
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         p = self.params
-        load = (f"python -m chaos.load --target {EDGE_INSIDE} --profile constant:{p.rate} --duration {p.for_s:g} "
-                f"--mix flood --path '{p.path}' --connections {p.connections} --quiet --json {SERIES_FILE}")
-        script = f"rm -f {SERIES_FILE}; echo $$ > {PID_FILE}; exec {load} > /tmp/entchaos-flood.log 2>&1"
-        container = docker_client().containers.get(ctx.record.state["container"])
-        container.exec_run(["sh", "-c", script], detach=True)
-        log.info("flood_started", source=p.source, rate=p.rate, for_s=p.for_s, container=container.name)
+        argv = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"constant:{p.rate}",
+                "--duration", f"{p.for_s:g}", "--mix", "flood", "--path", p.path, "--connections", str(p.connections),
+                "--quiet", "--json", SERIES_FILE]
+        start_in(ctx.record.state["container"], argv, pid_file=PID_FILE, log_file="/tmp/entchaos-flood.log",
+                 output_file=SERIES_FILE)
+        log.info("flood_started", source=p.source, rate=p.rate, for_s=p.for_s, container=ctx.record.state["container"])
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        container = docker_client().containers.get(record.state["container"])
-        stop = f"[ -f {PID_FILE} ] && kill -INT $(cat {PID_FILE}) 2>/dev/null; rm -f {PID_FILE}; true"
-        container.exec_run(["sh", "-c", stop])
-        log.info("flood_stopped", source=record.state.get("source"), container=container.name)
+        stop_in(record.state["container"], pid_file=PID_FILE)
+        log.info("flood_stopped", source=record.state.get("source"), container=record.state["container"])

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from chaos.errors import ChaosError
 from chaos.load.classify import CLASSES
 from chaos.load.journeys import JOURNEYS, parse_mix
 from chaos.load.ledger import check_database
-from chaos.load.runner import LoadResult, LoadSpec, Progress, run_load
+from chaos.load.runner import LoadResult, LoadRunner, LoadSpec, Progress, run_load
 from chaos.load.schedule import from_spec
 
 
@@ -35,6 +39,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--think", type=float, default=0.0, help="think time between journey steps, s")
     parser.add_argument("--seed", type=int, default=None, help="random seed (journey choice, users, keys)")
     parser.add_argument("--json", metavar="PATH", default=None, help="write the per-second series + summary (JSONL)")
+    parser.add_argument("--live", metavar="PATH", default=None,
+                        help="rewrite a JSON snapshot of the statistics and acknowledged writes every second")
     parser.add_argument("--ledger", metavar="PATH", default=None, help="write the acknowledged-write ledger (JSONL)")
     parser.add_argument(
         "--check-db", metavar="CONNINFO", default=None, help="after the run, check the ledger against this database"
@@ -60,7 +66,19 @@ def run_from_args(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         spec = spec_from_args(args)
-        result = run_load(spec, None if args.quiet else _progress_printer(out))
+        printer = None if args.quiet else _progress_printer(out)
+        runner = LoadRunner(spec)
+        if args.live:
+            runner.progress = _live_writer(runner, Path(args.live), printer)
+        else:
+            runner.progress = printer
+        # SIGINT/SIGTERM end the run early but cleanly: the outputs below are still written.
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: runner.stop())
+        result = run_load(spec, runner=runner)
+        if args.live:
+            write_live(runner, Path(args.live))
         if not args.quiet and out.isatty():
             out.write("\n")
         print_table(result, out)
@@ -78,6 +96,25 @@ def run_from_args(args: argparse.Namespace) -> int:
         sys.stderr.write(f"entchaos load: {exc.message}\n")
         return exc.exit_code
     return 0
+
+
+def write_live(runner: LoadRunner, path: Path) -> None:
+    attempts = [dataclasses.asdict(a) for a in list(runner.ledger.attempts.values())]
+    data = {**runner.stats.snapshot(), "ledger": attempts}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)  # atomic: a reader never sees half a snapshot
+
+
+def _live_writer(
+    runner: LoadRunner, path: Path, printer: Callable[[Progress], None] | None
+) -> Callable[[Progress], None]:
+    def tick(p: Progress) -> None:
+        write_live(runner, path)
+        if printer is not None:
+            printer(p)
+
+    return tick
 
 
 def format_progress(p: Progress) -> str:

@@ -8,14 +8,17 @@ how `lost_acked_writes` reaches the verdict.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import TYPE_CHECKING
 
 from chaos.errors import InvalidInput, ProbeFailed
 from chaos.load.journeys import JOURNEYS
-from chaos.load.ledger import LedgerCheck
+from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
+from chaos.load.remote import EDGE_INSIDE
 from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.schedule import from_spec, profile
+from chaos.load.stats import LoadStats as RawStats
 from chaos.logging import get_logger
 from chaos.runbook.load import PERCENTILES, LoadStats
 
@@ -46,31 +49,30 @@ def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
     return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0})
 
 
-class EngineLoad:
-    def __init__(self, spec: LoadSpec, stack: ComposeStack) -> None:
-        self.spec = spec
-        self.stack = stack
-        self.thread = LoadThread(spec)
-        self._ledger_check: LedgerCheck | None = None
+class _Handle:
+    """What both handles share: windows over the generator's statistics, and the ledger check."""
 
-    def start(self) -> None:
-        self.thread.start()
+    stack: ComposeStack
+    _ledger_check: LedgerCheck | None = None
 
-    def stop(self) -> None:
-        self.thread.stop()
+    def raw_stats(self) -> RawStats:
+        raise NotImplementedError
+
+    def ledger(self) -> WriteLedger:
+        raise NotImplementedError
 
     def ledger_check(self) -> LedgerCheck:
         from chaos.probes.sql import current_primary, submission_keys
 
         primary = current_primary(self.stack)
-        check = self.thread.runner.ledger.check(submission_keys(self.stack, primary))
+        check = self.ledger().check(submission_keys(self.stack, primary))
         log.info("ledger_checked", primary=primary, acknowledged=check.acknowledged, lost=len(check.lost),
                  unacked_present=len(check.unacked_present))
         self._ledger_check = check
         return check
 
     def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
-        raw = self.thread.stats
+        raw = self.raw_stats()
         start = 0.0 if since is None else raw.offset_of(since)
         end = float("inf") if until is None else raw.offset_of(until)
         if since is not None and until is None:
@@ -82,7 +84,7 @@ class EngineLoad:
         requests = window.total
         failures = 0 if availability is None else round(requests * (1 - availability))
         percentiles = {p: window.percentile_ms(p) for p in PERCENTILES} if requests else {}
-        acked = len(self.thread.runner.ledger.acknowledged_keys)
+        acked = len(self.ledger().acknowledged_keys)
         lost = None
         if since is None and until is None:
             try:
@@ -94,13 +96,93 @@ class EngineLoad:
                          acked_writes=acked, lost_acked_writes=lost)
 
 
-def load_factory(load: m.LoadSpec, stack: ComposeStack) -> EngineLoad:
-    if load.source != "host":
-        raise InvalidInput(
-            f"load source {load.source!r} is not supported inside a runbook yet (only `host`)",
-            fix="use `source: host`, or run `entchaos load --from " + load.source + "` beside the run",
-        )
-    spec = spec_from_runbook(load, stack.edge_url())
+class EngineLoad(_Handle):
+    """The generator in a thread of this process: traffic from the host through the edge's published port."""
+
+    def __init__(self, spec: LoadSpec, stack: ComposeStack) -> None:
+        self.spec = spec
+        self.stack = stack
+        self.thread = LoadThread(spec)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+    def raw_stats(self) -> RawStats:
+        return self.thread.stats
+
+    def ledger(self) -> WriteLedger:
+        return self.thread.runner.ledger
+
+
+class RemoteLoad(_Handle):
+    """The same generator inside the client container of `internet-fr` or `internet-abroad`, so the edge sees
+    that network's addresses. It rewrites a snapshot of its statistics and ledger every second (`--live`);
+    probes read the newest one (cached for half a second). It stops by itself at its duration."""
+
+    LIVE = "/tmp/entchaos-runbook-load.json"
+    PROFILE = "/tmp/entchaos-runbook-profile.json"
+    PID = "/tmp/entchaos-runbook-load.pid"
+
+    def __init__(self, spec: LoadSpec, stack: ComposeStack, source: str) -> None:
+        from chaos.load.remote import client_container
+
+        self.spec, self.stack, self.source = spec, stack, source
+        self.container = client_container(stack, source)
+        self._cached: tuple[float, RawStats, WriteLedger] | None = None
+
+    def start(self) -> None:
+        from chaos.faults.client_process import start_in
+        from chaos.stack.containers import write_file
+
+        schedule = self.spec.schedule
+        write_file(self.container.id, self.PROFILE, json.dumps({"points": [list(p) for p in schedule.points]}))
+        mix = ",".join(f"{name}={weight:g}" for name, weight in self.spec.mix.items())
+        argv = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"file:{self.PROFILE}",
+                "--duration", f"{schedule.duration_s:g}", "--mix", mix, "--timeout", f"{self.spec.timeout_s:g}",
+                "--quiet", "--live", self.LIVE]
+        start_in(self.container.id, argv, pid_file=self.PID, log_file="/tmp/entchaos-runbook-load.log",
+                 output_file=self.LIVE)
+        log.info("load_started_remote", source=self.source, container=self.container.name)
+
+    def stop(self) -> None:
+        # SIGINT ends it cleanly (it drains, then writes its final snapshot); wait for that, 20 s at most.
+        script = (f"[ -f {self.PID} ] || exit 0; pid=$(cat {self.PID}); kill -INT $pid 2>/dev/null; "
+                  f"for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.2; done; rm -f {self.PID}")
+        self.container.exec_run(["sh", "-c", script])
+        self._cached = None
+
+    def _read(self) -> tuple[RawStats, WriteLedger]:
+        from chaos.stack.containers import read_file
+
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > 0.5:
+            data = read_file(self.container.id, self.LIVE)
+            if data is None:
+                raise ProbeFailed("the load in the client container has not written statistics yet",
+                                  where=self.container.name, fix="wait a second after the load starts")
+            snapshot = json.loads(data)
+            ledger = WriteLedger()
+            for row in snapshot.get("ledger", []):
+                ledger.attempts[row["key"]] = WriteAttempt(**row)
+            self._cached = (now, RawStats.from_snapshot(snapshot), ledger)
+        return self._cached[1], self._cached[2]
+
+    def raw_stats(self) -> RawStats:
+        return self._read()[0]
+
+    def ledger(self) -> WriteLedger:
+        return self._read()[1]
+
+
+def load_factory(load: m.LoadSpec, stack: ComposeStack) -> EngineLoad | RemoteLoad:
+    if load.source == "host":
+        spec = spec_from_runbook(load, stack.edge_url())
+        spec.validate()
+        return EngineLoad(spec, stack)
+    spec = spec_from_runbook(load, EDGE_INSIDE)
     spec.validate()
-    return EngineLoad(spec, stack)
+    return RemoteLoad(spec, stack, load.source)
 

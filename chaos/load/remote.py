@@ -6,9 +6,7 @@ users. Output streams back live; the JSON series and the ledger are copied out w
 
 from __future__ import annotations
 
-import io
 import sys
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -16,6 +14,7 @@ from typing import TextIO
 from chaos.errors import InvalidInput, StackError
 from chaos.logging import get_logger
 from chaos.stack.compose import ComposeStack
+from chaos.stack.containers import read_file
 from chaos.stack.docker_api import docker_client
 
 log = get_logger(__name__)
@@ -37,13 +36,11 @@ def client_container(stack: ComposeStack, source: str):
 
 
 def fetch_file(container, inside: str, outside: Path) -> None:
-    stream, _ = container.get_archive(inside)
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.getmembers()[0]
-        data = tar.extractfile(member)
-        assert data is not None
-        outside.parent.mkdir(parents=True, exist_ok=True)
-        outside.write_bytes(data.read())
+    data = read_file(container.id, inside)
+    if data is None:
+        raise StackError(f"{inside} was not written", where=container.name, fix="see the generator's output above")
+    outside.parent.mkdir(parents=True, exist_ok=True)
+    outside.write_bytes(data)
 
 
 def run_remote(stack: ComposeStack, source: str, argv: Sequence[str], *, json_path: str | None = None,

@@ -232,6 +232,26 @@ class LoadStats:
             "steps": steps,
         }
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the windows need (per-second counts and sparse latency counters), as plain JSON: how a
+        generator in a client container shows its live statistics to the engine on the host."""
+        seconds = {}
+        for sec, s in list(self.seconds.items()):  # snapshot: the event loop may be adding seconds
+            hists = [{str(k): v for k, v in h.items()} for h in s.hists]
+            seconds[str(sec)] = {"counts": list(s.counts), "hists": hists}
+        return {"start_unix": self.start_unix, "seconds": seconds}
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> LoadStats:
+        stats = cls(start=0.0, start_unix=float(data["start_unix"]))
+        for sec, row in data["seconds"].items():
+            second = stats.seconds[int(sec)] = Second()
+            second.counts = [int(c) for c in row["counts"]]
+            second.hists = [{int(k): int(v) for k, v in h.items()} for h in row["hists"]]
+            for i in range(N_CLASSES):
+                stats.totals[i] += second.counts[i] + second.counts[i + N_CLASSES]
+        return stats
+
     def write_jsonl(self, path: str | Path) -> Path:
         """The series (one line per second) then one summary line with encoded histograms."""
         p = Path(path)

@@ -7,30 +7,24 @@ edge's 403 (geo filter), 429 (rate limit), 503 + Retry-After (waiting room), or 
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 
-from docker.errors import NotFound
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import ProbeFailed
 from chaos.faults.flood import SERIES_FILE
 from chaos.load.remote import client_container
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.stack.containers import read_file
 
 REFUSED_AT_EDGE = ("shed", "error", "refused")
 
 
 def read_series(container) -> list[dict]:
-    try:
-        stream, _ = container.get_archive(SERIES_FILE)
-    except NotFound:
-        raise ProbeFailed("the flood has not ended yet (no series in its container)", where=container.name) from None
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        data = tar.extractfile(tar.getmembers()[0])
-        assert data is not None
-        return [json.loads(line) for line in data.read().decode().splitlines() if line.strip()]
+    data = read_file(container.id, SERIES_FILE)
+    if data is None:
+        raise ProbeFailed("the flood has not ended yet (no series in its container)", where=container.name)
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
 
 
 class _Params(BaseModel):

@@ -26,9 +26,6 @@ def raw_stats(load: object) -> LoadStats:
     reader = getattr(load, "raw_stats", None)
     if callable(reader):
         return reader()
-    thread = getattr(load, "thread", None)
-    if thread is not None:
-        return thread.stats
     raise ProbeFailed("this load handle does not expose per-class statistics", where="load statistics")
 
 

@@ -107,3 +107,34 @@ def remove_volume(name: str) -> None:
     except APIError as exc:
         raise FaultError(f"could not destroy volume {name}: {exc}") from exc
     log.info("volume_destroyed", volume=name)
+
+
+def read_file(container_id: str, path: str) -> bytes | None:
+    """A file's bytes from inside a container (None when it does not exist, e.g. not written yet)."""
+    import io
+    import tarfile
+
+    from docker.errors import NotFound
+
+    try:
+        stream, _ = _container(container_id).get_archive(path)
+    except NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        return member.read() if member is not None else None
+
+
+def write_file(container_id: str, path: str, text: str) -> None:
+    """Put a small text file into a container (e.g. a load profile for a generator running there)."""
+    import io
+    import posixpath
+    import tarfile
+
+    data = text.encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(posixpath.basename(path))
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    _container(container_id).put_archive(posixpath.dirname(path) or "/", buffer.getvalue())

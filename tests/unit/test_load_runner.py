@@ -166,3 +166,20 @@ def test_jsonl_export(tmp_path) -> None:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["type"] == "second" and lines[-1]["type"] == "summary"
     assert lines[-1]["classes"]["app"]["count"] == 100 and lines[-1]["classes"]["app"]["hdr"]
+
+
+def test_a_snapshot_gives_the_same_windows_back() -> None:
+    from chaos.load.classify import APP, SHED
+    from chaos.load.stats import LoadStats
+
+    stats = LoadStats(start=100.0, start_unix=5000.0)
+    step = stats.step_id("pupil.login")
+    for i in range(300):
+        t = 100.0 + i / 100
+        stats.record(step, APP if i % 3 else SHED, i % 2 == 0, t, t + 0.001 * (i % 50 + 1))
+    again = LoadStats.from_snapshot(json.loads(json.dumps(stats.snapshot())))
+    for start, end in ((0, 3), (1, 2), (0.5, 2.5)):
+        a, b = stats.window(start, end), again.window(start, end)
+        assert (a.reads, a.writes) == (b.reads, b.writes)
+        assert a.percentile_ms(99) == b.percentile_ms(99) and a.percentile_ms(50) == b.percentile_ms(50)
+    assert again.offset_of(5001.5) == 1.5 and again.totals == stats.totals
