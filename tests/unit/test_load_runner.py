@@ -178,8 +178,8 @@ def test_a_snapshot_gives_the_same_windows_back() -> None:
         t = 100.0 + i / 100
         stats.record(step, APP if i % 3 else SHED, i % 2 == 0, t, t + 0.001 * (i % 50 + 1))
     again = LoadStats.from_snapshot(json.loads(json.dumps(stats.snapshot())))
-    for start, end in ((0, 3), (1, 2), (0.5, 2.5)):
-        a, b = stats.window(start, end), again.window(start, end)
+    for lo, hi in ((0, 3), (1, 2), (0.5, 2.5)):
+        a, b = stats.window(lo, hi), again.window(lo, hi)
         assert (a.reads, a.writes) == (b.reads, b.writes)
         assert a.percentile_ms(99) == b.percentile_ms(99) and a.percentile_ms(50) == b.percentile_ms(50)
     assert again.offset_of(5001.5) == 1.5 and again.totals == stats.totals
