@@ -1,12 +1,16 @@
 """capacity: how much the stack serves within the SLO, measured by pushing it, before the experiment.
 
 A bounded ramp of the given journeys from the host through the edge (the toolkit's own open-model generator,
-in its own thread). Capacity is the best goodput (app answers within the SLO per second, smoothed) the
-ramp reached; the knee, the offered rate where the app's p95 first crossed the SLO, is logged beside it.
+in its own thread). Capacity is the goodput (app answers within the SLO per second, `smooth_s` means) the
+stack sustains once saturated: the median over the seconds where more was offered than served (the best
+mean alone would take a lucky second for the capacity). The knee, the offered rate where the app's p95 first
+crossed the SLO, and the best mean are logged beside it.
 A ramp that never saturated the stack measured nothing: the probe says so instead of returning its top rate.
 """
 
 from __future__ import annotations
+
+import statistics
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,9 +77,20 @@ class Capacity(Probe):
         if sum(good[tail]) >= 0.95 * sum(offered[tail]):
             raise ProbeFailed(f"the ramp to {p.to_rps:g}/s never saturated the stack (it served {best:.0f}/s within "
                               f"{p.slo_ms:g} ms to the end)", where="capacity", fix="raise `to_rps`")
-        log.info("capacity_measured", capacity_rps=round(best, 1), slo_ms=p.slo_ms,
+        sustained = _sustained(good, offered, p.smooth_s) or best
+        log.info("capacity_measured", capacity_rps=round(sustained, 1), best_rps=round(best, 1), slo_ms=p.slo_ms,
                  knee_offered_rps=None if knee is None else offered[knee], knee_s=knee)
-        return round(best, 1)
+        return round(sustained, 1)
+
+
+def _sustained(good: list[int], offered: list[int], smooth_s: int) -> float | None:
+    """Median of the `smooth_s` means of goodput over the saturated seconds (offered > 1.1 x served)."""
+    means = []
+    for i in range(len(good) - smooth_s + 1):
+        g, o = sum(good[i:i + smooth_s]), sum(offered[i:i + smooth_s])
+        if o > 1.1 * g:
+            means.append(g / smooth_s)
+    return statistics.median(means) if len(means) >= smooth_s else None
 
 
 def _p95_app(stats: LoadStats, sec: int) -> float:

@@ -74,3 +74,12 @@ def test_windows_end_before_the_newest_second() -> None:
     # now = 1008.5: the window [0, to_s=10) is cut at now - 1 s = 7.5 s (seconds 0..7)
     assert LoadOffered({"from_s": 0, "to_s": 10}).measure(ctx(stats, now=1008.5)) == pytest.approx(
         (5 * 100 + 3 * 400) / 7.5, rel=0.01)
+
+
+def test_capacity_is_what_the_stack_sustains_once_saturated() -> None:
+    from chaos.probes.capacity import _sustained
+
+    offered = [10, 20, 40, 80, 120, 160, 200, 240, 280, 320]
+    good = [10, 20, 40, 80, 100, 130, 95, 100, 105, 98]  # one lucky second at 130
+    assert _sustained(good, offered, 3) == pytest.approx(103.3, abs=0.1)  # not the lucky 108
+    assert _sustained(good[:4], offered[:4], 3) is None  # never saturated: nothing to say
