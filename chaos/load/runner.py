@@ -289,6 +289,13 @@ def run_load(spec: LoadSpec, progress: ProgressCallback | None = None, runner: L
     try:
         return loop.run_until_complete(runner.run())
     finally:
+        # Connections still being opened when the drain ended (a dead or collapsed server): cancel them,
+        # so closing the loop does not complain about each one.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
 

@@ -69,7 +69,8 @@ class Capacity(Probe):
         good = goodput_series(stats, 0, seconds, p.slo_ms)
         best, _ = best_and_worst_mean(good, p.smooth_s)
         offered = [sum(stats.seconds[s].counts) if s in stats.seconds else 0 for s in range(seconds)]
-        knee = next((s for s in range(seconds) if _p95_app(stats, s) > p.slo_ms), None)
+        p95 = [_p95_app(stats, s) for s in range(seconds)]
+        knee = next((s for s in range(seconds - 1) if p95[s] > p.slo_ms and p95[s + 1] > p.slo_ms), None)
         if best <= 0:
             raise ProbeFailed(f"the stack served nothing within {p.slo_ms:g} ms during the ramp", where="capacity",
                               fix="is it still busy with an earlier load? check `entchaos stack status`")
@@ -77,10 +78,22 @@ class Capacity(Probe):
         if sum(good[tail]) >= 0.95 * sum(offered[tail]):
             raise ProbeFailed(f"the ramp to {p.to_rps:g}/s never saturated the stack (it served {best:.0f}/s within "
                               f"{p.slo_ms:g} ms to the end)", where="capacity", fix="raise `to_rps`")
-        sustained = _sustained(good, offered, p.smooth_s) or best
-        log.info("capacity_measured", capacity_rps=round(sustained, 1), best_rps=round(best, 1), slo_ms=p.slo_ms,
+        capacity = capacity_from(good, offered, knee, p.smooth_s)
+        log.info("capacity_measured", capacity_rps=round(capacity, 1), best_rps=round(best, 1), slo_ms=p.slo_ms,
                  knee_offered_rps=None if knee is None else offered[knee], knee_s=knee)
-        return round(sustained, 1)
+        return round(capacity, 1)
+
+
+def capacity_from(good: list[int], offered: list[int], knee: int | None, smooth_s: int) -> float:
+    """What the stack sustains saturated, before its latency broke the SLO (the knee, when there is one): a
+    protected stack holds a plateau to the end of the ramp; an unprotected one collapses after the knee, and
+    what it did while collapsing is not its capacity."""
+    end = len(good) if knee is None else knee + 1
+    sustained = _sustained(good[:end], offered[:end], smooth_s)
+    if sustained is not None:
+        return sustained
+    upto = good[: max(end, smooth_s)]
+    return best_and_worst_mean(upto, smooth_s)[0]
 
 
 def _sustained(good: list[int], offered: list[int], smooth_s: int) -> float | None:
@@ -90,7 +103,7 @@ def _sustained(good: list[int], offered: list[int], smooth_s: int) -> float | No
         g, o = sum(good[i:i + smooth_s]), sum(offered[i:i + smooth_s])
         if o > 1.1 * g:
             means.append(g / smooth_s)
-    return statistics.median(means) if len(means) >= smooth_s else None
+    return statistics.median(means) if means else None
 
 
 def _p95_app(stats: LoadStats, sec: int) -> float:

@@ -77,9 +77,10 @@ def test_windows_end_before_the_newest_second() -> None:
 
 
 def test_capacity_is_what_the_stack_sustains_once_saturated() -> None:
-    from chaos.probes.capacity import _sustained
+    from chaos.probes.capacity import capacity_from
 
     offered = [10, 20, 40, 80, 120, 160, 200, 240, 280, 320]
-    good = [10, 20, 40, 80, 100, 130, 95, 100, 105, 98]  # one lucky second at 130
-    assert _sustained(good, offered, 3) == pytest.approx(103.3, abs=0.1)  # not the lucky 108
-    assert _sustained(good[:4], offered[:4], 3) is None  # never saturated: nothing to say
+    plateau = [10, 20, 40, 80, 100, 130, 95, 100, 105, 98]  # protected: a plateau, one lucky second at 130
+    assert capacity_from(plateau, offered, None, 3) == pytest.approx(103.3, abs=0.1)  # not the lucky 108
+    collapse = [10, 20, 40, 80, 90, 60, 20, 5, 2, 1]  # unprotected: p95 over the SLO from second 5 on
+    assert capacity_from(collapse, offered, 5, 3) == pytest.approx(73.3, abs=0.1)  # before the knee, not ~2
