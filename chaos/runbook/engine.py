@@ -223,6 +223,8 @@ class Engine:
                         runner.load = self._start_load(bus, runner)
                 except (StepFailed, PlaybookFailed, ProbeFailed) as exc:
                     runner.check(f"step {planned.step_id}", "steps", "completes", _message(exc), False)
+                    if planned.step.continue_on_failure:
+                        continue  # measured for the record, e.g. what an unprotected stack did
                     break  # the remaining steps assume this one worked; verify says how bad it is
         finally:
             watcher.disarm()

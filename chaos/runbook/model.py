@@ -149,6 +149,9 @@ class Hypothesis(Strict):
 
 class StepBase(Strict):
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    continue_on_failure: bool = Field(
+        default=False, description="a failure is recorded (the verdict fails) but the next steps still run"
+    )
 
     @property
     def kind(self) -> str:

@@ -49,3 +49,7 @@ def test_on_unprotected_the_flood_is_never_detected(tmp_path):
     assert result.exit_code == 1
     assert not check(result, "step detect").passed, "no stick table: the edge cannot see the flood"
     assert not check(result, "attack_refused_ratio").passed
+    # The steps after the failed detection still measured what the edge of 2021 let through:
+    m = result.metrics
+    assert m["attack_refused_ratio"] < 0.95
+    assert m["slow_client_held_max_s"] > 10, "no header timeout: slow clients hang for the whole attack"

@@ -290,3 +290,15 @@ def test_a_deferred_load_without_its_metric_fails_the_step(world: FakeWorld) -> 
     assert (result.verdict, result.exit_code) == ("fail", 1)
     assert "capacity_rps" in result.reason and "not measured" in result.reason
     assert world.load.started_at is None
+
+
+def test_continue_on_failure_records_the_failure_and_goes_on(world: FakeWorld) -> None:
+    text = KILL_THEN_WAIT.replace("    timeout_s: 20\n", "    timeout_s: 0.2\n    continue_on_failure: true\n") + \
+        "  - id: after\n    probe: fake-value\n    params: {key: up}\n    record: up_after\n"
+    text = text.replace("rollback:\n  - id: undrain\n    playbook: edge-undrain\n", "") + \
+        "rollback:\n  - id: undrain\n    playbook: edge-undrain\n"
+    result = world.engine(world.parse(text)).run()
+    assert (result.verdict, result.exit_code) == ("fail", 1)
+    assert "step never" in result.reason
+    started = [r["step_id"] for r in read_journal(result.journal) if r["event"] == "step_started"]
+    assert "after" in started  # the step after the failed one still ran
