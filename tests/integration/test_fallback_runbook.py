@@ -81,3 +81,5 @@ def test_on_unprotected_there_is_no_fallback_and_the_verdict_is_fail(tmp_path):
     assert result.exit_code == 1
     assert "fallback-serves" in result.reason and "broadcast" in result.reason
     assert "time_to_fallback_s" not in result.metrics
+    # The steps after it still measured what users got: no read answered by a fallback, no schedule to read.
+    assert result.metrics["fallback_read_ratio"] < 0.5 and result.metrics["browser_schedule_ratio"] < 1
