@@ -6,12 +6,12 @@ overloaded stack can stay busy and answer everything too late; counting answers 
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, CLASSES
 from chaos.load.stats import LoadStats, hdr_index
-from chaos.probes.load_classes import WindowParams, describe_window, load_stats_of, select_window
+from chaos.probes.load_classes import ClassesParams, WindowParams, describe_window, load_stats_of, select_window
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 
@@ -61,18 +61,9 @@ class LoadGoodput(Probe):
         return round(worst / base, 4)
 
 
-class _LatencyParams(WindowParams):
-    classes: list[str] = Field(min_length=1)
+class _LatencyParams(ClassesParams):
     percentile: float = Field(default=95.0, gt=0, le=100)
     min_requests: int = Field(default=1, ge=1)
-
-    @field_validator("classes")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(CLASSES))
-        if unknown:
-            raise ValueError(f"unknown class(es) {unknown}: use {list(CLASSES)}")
-        return value
 
 
 @register_probe("load-class-latency")

@@ -68,11 +68,10 @@ def load_stats_of(ctx: ProbeContext) -> LoadStats:
     return raw_stats(ctx.load)
 
 
-class _Params(WindowParams):
+class ClassesParams(WindowParams):
+    """A window and some response classes (app, fallback, shed, error, timeout, refused)."""
+
     classes: list[str] = Field(min_length=1)
-    kind: Literal["read", "write", "all"] = "all"
-    count: bool = Field(default=False, description="the number of such requests instead of their share")
-    min_requests: int = Field(default=1, ge=0)
 
     @field_validator("classes")
     @classmethod
@@ -81,6 +80,12 @@ class _Params(WindowParams):
         if unknown:
             raise ValueError(f"unknown class(es) {unknown}: use {list(CLASSES)}")
         return value
+
+
+class _Params(ClassesParams):
+    kind: Literal["read", "write", "all"] = "all"
+    count: bool = Field(default=False, description="the number of such requests instead of their share")
+    min_requests: int = Field(default=1, ge=0)
 
 
 @register_probe("load-class-ratio")

@@ -12,7 +12,7 @@ from tenacity import retry, stop_after_delay, wait_fixed
 
 from chaos.probes.edge import EdgeAPI
 from chaos.runbook.launch import run, validate
-from chaos.runbook.result import RunResult
+from chaos.runbook.result import CheckResult, RunResult
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 from chaos.stack.docker_api import docker_client
 
@@ -27,6 +27,11 @@ def variant(name: str, tmp_path: Path, change: Callable[[dict], None]) -> Path:
     path = tmp_path / f"{name}-variant.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def check(result: RunResult, name: str) -> CheckResult:
+    """The named check of a run (a verification, or `step <id>` for a step that failed)."""
+    return next(c for c in result.checks if c.name == name)
 
 
 def run_runbook(path: Path, stack: ComposeStack, reports: Path) -> RunResult:

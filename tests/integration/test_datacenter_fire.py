@@ -12,7 +12,7 @@ from chaos.runbook.playbook import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
 from tests.integration.conftest import running_stack
-from tests.integration.runbook_util import RUNBOOKS, assert_whole, primaries_inside, run_runbook, variant
+from tests.integration.runbook_util import RUNBOOKS, assert_whole, check, primaries_inside, run_runbook, variant
 
 pytestmark = pytest.mark.docker
 
@@ -22,9 +22,6 @@ def sync_stack() -> Iterator[ComposeStack]:
     with running_stack(ENTCHAOS_SYNC_REPLICATION="on") as stack:
         yield stack
 
-
-def check(result, name: str):
-    return next(c for c in result.checks if c.name == name)
 
 
 def test_datacenter_fire_passes_with_synchronous_replication(sync_stack, tmp_path):

@@ -11,11 +11,9 @@ from tenacity import retry, stop_after_delay, wait_fixed
 from chaos.probes.browser import BrowserPage
 from chaos.probes.http import http_get
 from chaos.runbook.probe import ProbeContext
-from chaos.runbook.result import RunResult
 from chaos.stack.compose import ComposeStack
-from chaos.stack.health import wait_ready
 from chaos.stack.profiles import profile_env
-from tests.integration.conftest import new_stack, running_stack
+from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole, run_runbook
 
 pytestmark = pytest.mark.docker
@@ -26,17 +24,9 @@ SCHEDULE = ("Lire et comprendre un conte", "Les fractions simples", "Théorème 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    stack = new_stack()
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=240)
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.down()
 
-
-def check(result: RunResult, name: str):
-    return next(c for c in result.checks if c.name == name)
 
 
 @retry(stop=stop_after_delay(90), wait=wait_fixed(0.25), reraise=True)

@@ -9,7 +9,7 @@ from chaos.runbook.result import RunResult
 from chaos.stack.health import wait_ready
 from chaos.stack.profiles import profile_env
 from tests.integration.conftest import new_stack
-from tests.integration.runbook_util import RUNBOOKS, run_runbook
+from tests.integration.runbook_util import RUNBOOKS, check, run_runbook
 
 pytestmark = pytest.mark.docker
 
@@ -25,9 +25,6 @@ def run_on(profile: str, tmp_path) -> RunResult:
     finally:
         stack.down()
 
-
-def check(result: RunResult, name: str):
-    return next(c for c in result.checks if c.name == name)
 
 
 def test_flood_is_detected_and_refused_at_the_edge_on_protected(tmp_path):

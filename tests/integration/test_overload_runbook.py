@@ -9,7 +9,7 @@ import pytest
 from chaos.runbook.result import RunResult
 from chaos.stack.profiles import profile_env, settings_env
 from tests.integration.conftest import running_stack
-from tests.integration.runbook_util import RUNBOOKS, run_runbook
+from tests.integration.runbook_util import RUNBOOKS, check, run_runbook
 
 pytestmark = pytest.mark.docker
 
@@ -21,9 +21,6 @@ def run_on(profile: str, tmp_path) -> RunResult:
     with running_stack(**profile_env(profile), **settings_env(SETTINGS)) as stack:
         return run_runbook(RUNBOOK, stack, tmp_path)
 
-
-def check(result: RunResult, name: str):
-    return next(c for c in result.checks if c.name == name)
 
 
 def test_protected_stack_keeps_its_goodput_through_the_rush(tmp_path):
