@@ -84,3 +84,42 @@ def test_capacity_is_what_the_stack_sustains_once_saturated() -> None:
     assert capacity_from(plateau, offered, None, 3) == pytest.approx(103.3, abs=0.1)  # not the lucky 108
     collapse = [10, 20, 40, 80, 90, 60, 20, 5, 2, 1]  # unprotected: p95 over the SLO from second 5 on
     assert capacity_from(collapse, offered, 5, 3) == pytest.approx(73.3, abs=0.1)  # before the knee, not ~2
+
+
+def test_a_ramp_that_never_saturates_measures_no_capacity() -> None:
+    """A server that answers everything at once: the probe says the ramp was too small, not "capacity = top"."""
+    import asyncio
+    import threading
+
+    from chaos.load.reference_server import fixed, start
+    from chaos.probes.capacity import Capacity
+
+    ready, stop = threading.Event(), threading.Event()
+    port: list[int] = []
+
+    def serve() -> None:
+        async def main() -> None:
+            server, p = await start(fixed(0.001))
+            port.append(p)
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            server.close()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(5)
+
+    class Stack:
+        def edge_url(self) -> str:
+            return f"http://127.0.0.1:{port[0]}"
+
+    try:
+        probe = Capacity({"from_rps": 20, "to_rps": 60, "ramp_s": 5, "smooth_s": 2})
+        with pytest.raises(ProbeFailed, match="never saturated"):
+            probe.measure(ProbeContext(stack=Stack()))  # type: ignore[arg-type]
+    finally:
+        stop.set()
+        thread.join(5)
