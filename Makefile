@@ -25,7 +25,7 @@ test-integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check chaos tests bench fixtures
+	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks
 
 stack-up: setup
 	$(ENTCHAOS) stack up

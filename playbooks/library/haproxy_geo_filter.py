@@ -7,9 +7,8 @@ request; `set map` changes it in memory, so no reload and no dropped connection.
 
 from __future__ import annotations
 
-import socket
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.haproxy_runtime import command
 
 DOCUMENTATION = r"""
 module: haproxy_geo_filter
@@ -24,15 +23,6 @@ options:
 KEY = "filter"
 # Only the protected profile has the rules (and this backend); unprotected loads the map, never reads it.
 ENFORCING_BACKEND = "geo_refused"
-
-
-def command(host: str, port: int, line: str) -> str:
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(line.encode() + b"\n")
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
 
 
 def current(host: str, port: int, map_file: str) -> str | None:

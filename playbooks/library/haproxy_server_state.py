@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.haproxy_runtime import command
 
 DOCUMENTATION = r"""
 module: haproxy_server_state
@@ -21,15 +21,6 @@ options:
 """
 
 WANTED_STATUS = {"ready": ("UP", "DOWN", "no check"), "drain": ("DRAIN",), "maint": ("MAINT",)}
-
-
-def command(host: str, port: int, line: str) -> str:
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(line.encode() + b"\n")
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
 
 
 def statuses(host: str, port: int, backend: str) -> dict[str, str]:
