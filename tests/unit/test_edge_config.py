@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,12 +167,19 @@ def test_geo_map_covers_the_abroad_network_and_not_the_french_one():
     assert any(ipaddress.ip_network("10.99.250.0/24").subnet_of(net) for net in ranges)
 
 
-def _geo_module():
-    path = ROOT / "playbooks" / "library" / "haproxy_geo_filter.py"
-    spec = importlib.util.spec_from_file_location("haproxy_geo_filter", path)
+def _load(name: str, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _geo_module():
+    # What Ansible does for the module: its module_utils importable under ansible.module_utils.
+    _load("ansible.module_utils.haproxy_runtime", ROOT / "playbooks" / "module_utils" / "haproxy_runtime.py")
+    path = ROOT / "playbooks" / "library" / "haproxy_geo_filter.py"
+    return _load("haproxy_geo_filter", path)
 
 
 def test_geo_module_reads_the_switch_from_show_map():
