@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord, register
-from chaos.faults.client_process import start_in, stop_in
-from chaos.load.remote import EDGE_INSIDE, client_container
-from chaos.logging import get_logger
-
-log = get_logger(__name__)
+from chaos.faults.base import register
+from chaos.faults.client_process import ClientProcessFault
+from chaos.load.remote import EDGE_INSIDE
 
 PID_FILE = "/tmp/entchaos-flood.pid"
 SERIES_FILE = "/tmp/entchaos-flood.jsonl"
@@ -31,23 +28,12 @@ class FloodParams(BaseModel):
 
 
 @register("flood")
-class Flood(Fault):
+class Flood(ClientProcessFault):
     Params = FloodParams
+    PID_FILE, LOG_FILE, OUTPUT_FILE = PID_FILE, "/tmp/entchaos-flood.log", SERIES_FILE
 
-    def prepare(self, ctx: FaultContext) -> dict:
-        container = client_container(ctx.stack, self.params.source)  # type: ignore[arg-type]
-        return {"container": container.id, "source": self.params.source}
-
-    def inject(self, ctx: FaultContext) -> FaultRecord:
+    def argv(self) -> list[str]:
         p = self.params
-        argv = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"constant:{p.rate}",
+        return ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"constant:{p.rate}",
                 "--duration", f"{p.for_s:g}", "--mix", "flood", "--path", p.path, "--connections", str(p.connections),
                 "--quiet", "--json", SERIES_FILE]
-        start_in(ctx.record.state["container"], argv, pid_file=PID_FILE, log_file="/tmp/entchaos-flood.log",
-                 output_file=SERIES_FILE)
-        log.info("flood_started", source=p.source, rate=p.rate, for_s=p.for_s, container=ctx.record.state["container"])
-        return ctx.record
-
-    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        stop_in(record.state["container"], pid_file=PID_FILE)
-        log.info("flood_stopped", source=record.state.get("source"), container=record.state["container"])

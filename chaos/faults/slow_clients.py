@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord, register
-from chaos.faults.client_process import start_in, stop_in
-from chaos.load.remote import client_container
-from chaos.logging import get_logger
-
-log = get_logger(__name__)
+from chaos.faults.base import register
+from chaos.faults.client_process import ClientProcessFault
 
 PID_FILE = "/tmp/entchaos-slow-clients.pid"
 SUMMARY_FILE = "/tmp/entchaos-slow-clients.json"
@@ -29,23 +25,12 @@ class SlowClientsParams(BaseModel):
 
 
 @register("slow-clients")
-class SlowClients(Fault):
+class SlowClients(ClientProcessFault):
     Params = SlowClientsParams
+    PID_FILE, LOG_FILE, OUTPUT_FILE = PID_FILE, "/tmp/entchaos-slow-clients.log", SUMMARY_FILE
 
-    def prepare(self, ctx: FaultContext) -> dict:
-        container = client_container(ctx.stack, self.params.source)  # type: ignore[arg-type]
-        return {"container": container.id, "source": self.params.source}
-
-    def inject(self, ctx: FaultContext) -> FaultRecord:
+    def argv(self) -> list[str]:
         p = self.params
-        argv = ["python", "-m", "chaos.load.slow_clients", "--host", "edge", "--port", "80",
+        return ["python", "-m", "chaos.load.slow_clients", "--host", "edge", "--port", "80",
                 "--connections", str(p.connections), "--for", f"{p.for_s:g}", "--interval", f"{p.interval_s:g}",
                 "--json", SUMMARY_FILE]
-        start_in(ctx.record.state["container"], argv, pid_file=PID_FILE, log_file="/tmp/entchaos-slow-clients.log",
-                 output_file=SUMMARY_FILE)
-        log.info("slow_clients_started", source=p.source, connections=p.connections, for_s=p.for_s)
-        return ctx.record
-
-    def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        stop_in(record.state["container"], pid_file=PID_FILE)
-        log.info("slow_clients_stopped", source=record.state.get("source"))
