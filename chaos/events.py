@@ -201,6 +201,73 @@ class RunFinished(Event):
     duration_s: float = 0.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class FaultEffect(Event):
+    """A fault's proof that it took effect (`phase="injected"`) or that its revert removed it (`"reverted"`)."""
+
+    kind: ClassVar[str] = "fault_effect"
+    durable: ClassVar[bool] = True
+    step_id: str
+    fault: str
+    phase: str  # injected | reverted
+    verified: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowMeasured(Event):
+    """The load's figures over one exact window of intended send times, [since, until) in epoch seconds.
+
+    `since`/`until` are the boundaries actually counted (whole 100 ms ticks inside the asked window)."""
+
+    kind: ClassVar[str] = "window_measured"
+    name: str  # baseline | steady | during:<step> | after:<step> | impact:<step> | run
+    since: float
+    until: float
+    requests: int
+    availability: float | None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    rps: float | None = None
+    by_class: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImpactMeasured(Event):
+    """What one fault did to users: its impact window (injection -> availability back at the hypothesis' level
+    for `hold_s`), the outage inside it, the failures by class. Times in epoch seconds."""
+
+    kind: ClassVar[str] = "impact_measured"
+    step_id: str
+    fault: str
+    injected_at: float
+    recovered_at: float | None  # None: availability never came back before the load ended
+    level: float
+    hold_s: float
+    impact_window_s: float | None
+    impact_availability: float | None
+    outage_s: float
+    outage_since: float | None = None
+    outage_until: float | None = None
+    failed_requests: dict[str, int] = field(default_factory=dict)
+    failed_journeys: dict[str, int] = field(default_factory=dict)
+    recovered_p95_ratio: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadSeries(Event):
+    """The load's whole series by intended send time, once, when the load stops (the report's timeline).
+
+    Each row: `t` (s since `origin`, epoch), `sent`, `by_class` {app, fallback, shed, error, timeout, refused},
+    `availability`, `p50_ms`, `p95_ms`, `p99_ms`; one row per `step_s`."""
+
+    kind: ClassVar[str] = "load_series"
+    origin: float
+    step_s: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
 Listener = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -208,7 +275,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         RunStarted, StepPlanned, PhaseStarted, LoadStarted, LoadStopped, LoadSampled, StepStarted, StepFinished,
         FaultInjecting, FaultInjected, FaultReverted, CheckDone, MetricRecorded, StopConditionBreached,
-        ManualPrompt, RunInterrupted, RunFinished,
+        ManualPrompt, RunInterrupted, RunFinished, FaultEffect, WindowMeasured, ImpactMeasured, LoadSeries,
     )
 }
 

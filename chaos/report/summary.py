@@ -34,6 +34,9 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     steps: dict[tuple[str, str], dict[str, Any]] = {}
     timeline: list[dict[str, Any]] = []
     breach = None
+    windows: list[dict[str, Any]] = []
+    series: list[dict[str, Any]] = []
+    series_step_s: float | None = None
     for r in records:
         kind = r["event"]
         if kind in ("fault_injecting", "fault_injected"):
@@ -43,7 +46,8 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 "targets": [t.get("service") or t.get("name") for t in rec.get("targets", [])],
                 "params": rec.get("params", {}), "injected_at": _iso(r["at"]), "injected_t_s": round(r["at"] - t0, 3),
                 "inject_duration_s": None, "reverted_at": None, "reverted_t_s": None, "reverted_by": None,
-                "revert_duration_s": None, "revert_error": None,
+                "revert_duration_s": None, "revert_error": None, "effect": None, "reverted_effect": None,
+                "impact": None,
             })
             if kind == "fault_injected":
                 entry["inject_duration_s"] = round(r.get("duration_s", 0.0), 3)
@@ -66,6 +70,17 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         elif kind == "load_sampled":
             timeline.append({"t_s": round(r["at"] - t0, 3), "requests": r["requests"],
                              "availability": r.get("availability"), "p95_ms": r.get("p95_ms")})
+        elif kind == "fault_effect" and r["step_id"] in faults:
+            key = "effect" if r["phase"] == "injected" else "reverted_effect"
+            faults[r["step_id"]][key] = {"verified": r["verified"], "evidence": r.get("evidence") or {},
+                                         "t_s": round(r["at"] - t0, 3)}
+        elif kind == "impact_measured" and r["step_id"] in faults:
+            faults[r["step_id"]]["impact"] = _impact(r, t0)
+        elif kind == "window_measured":
+            windows.append(_window(r, t0))
+        elif kind == "load_series":
+            series = [{**row, "t_s": round(r["origin"] + row["t"] - t0, 3)} for row in r.get("rows", [])]
+            series_step_s = r.get("step_s")
         elif kind == "stop_condition_breached":
             breach = {k: r.get(k) for k in ("name", "expected", "observed", "for_s")} | {"t_s": round(r["at"] - t0, 3)}
 
@@ -91,4 +106,28 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "steps": list(steps.values()),
         "stop_condition": breach,
         "timeline": timeline,
+        "series": series,
+        "series_step_s": series_step_s,
+        "windows": windows,
+        "baseline": next((w for w in reversed(windows) if w["name"] == "baseline"), None),
+    }
+
+
+def _rel(t: float | None, t0: float) -> float | None:
+    return None if t is None else round(t - t0, 3)
+
+
+def _window(r: Mapping[str, Any], t0: float) -> dict[str, Any]:
+    """A window as the reports show it: times relative to the run start (`t0_s`, `t1_s`)."""
+    keep = ("name", "requests", "availability", "p50_ms", "p95_ms", "p99_ms", "rps", "by_class")
+    return {k: r.get(k) for k in keep} | {"t0_s": _rel(r["since"], t0), "t1_s": _rel(r["until"], t0)}
+
+
+def _impact(r: Mapping[str, Any], t0: float) -> dict[str, Any]:
+    keep = ("level", "hold_s", "impact_window_s", "impact_availability", "outage_s", "failed_requests",
+            "failed_journeys", "recovered_p95_ratio")
+    return {k: r.get(k) for k in keep} | {
+        "recovered": r.get("recovered_at") is not None,
+        "t0_s": _rel(r["injected_at"], t0), "t1_s": _rel(r.get("recovered_at"), t0),
+        "outage_t0_s": _rel(r.get("outage_since"), t0), "outage_t1_s": _rel(r.get("outage_until"), t0),
     }
