@@ -156,6 +156,7 @@ class CheckDone(Event):
     observed: Any
     passed: bool
     message: str = ""
+    metric: str | None = None  # the metric the observed value is (its name carries the unit: _s, _ms, ratio ...)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,7 +23,7 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     last_at = records[-1]["at"] if records else t0
 
     checks = [
-        {k: r.get(k) for k in ("name", "expected", "observed", "passed", "phase", "message")}
+        {k: r.get(k) for k in ("name", "expected", "observed", "passed", "phase", "message", "metric")}
         for r in records if r["event"] == "check_done"
     ]
     metrics: dict[str, float] = {}

@@ -99,9 +99,10 @@ class StepRunner:
             self.metrics[name] = value
         self.bus.emit(MetricRecorded(name=name, value=value, step_id=step_id))
 
-    def check(self, name: str, phase: str, expected: str, observed: Any, passed: bool, message: str = "") -> bool:
+    def check(self, name: str, phase: str, expected: str, observed: Any, passed: bool, message: str = "",
+              metric: str | None = None) -> bool:
         self.bus.emit(CheckDone(name=name, phase=phase, expected=expected, observed=observed, passed=passed,
-                                message=message))
+                                message=message, metric=metric))
         return passed
 
     def pause(self, seconds: float) -> None:
