@@ -10,17 +10,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chaos.errors import InvalidInput, ProbeFailed
+from chaos.load.classify import APP, FALLBACK
 from chaos.load.journeys import JOURNEYS
 from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
 from chaos.load.remote import EDGE_INSIDE
 from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.schedule import from_spec, profile
+from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
 from chaos.logging import get_logger
-from chaos.runbook.load import PERCENTILES, LoadStats
+from chaos.runbook.load import PERCENTILES, LoadStats, TickCount
 
 if TYPE_CHECKING:
     from chaos.runbook import model as m
@@ -71,18 +73,24 @@ class _Handle:
         self._ledger_check = check
         return check
 
-    def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
-        raw = self.raw_stats()
+    def _bounds(self, raw: RawStats, since: float | None, until: float | None) -> tuple[float, float]:
         start = 0.0 if since is None else raw.offset_of(since)
         end = float("inf") if until is None else raw.offset_of(until)
         if since is not None and until is None:
             # A live window ("the last N s") leaves out its newest second: most of its requests are still
             # in flight, and counting only those already answered would flatter it.
             end = raw.offset_of(time.time() - SETTLE_S)
+        if end == float("inf"):
+            end = raw.tick_range()[1] * TICK_S
+        return start, end
+
+    def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
+        raw = self.raw_stats()
+        start, end = self._bounds(raw, since, until)
         window = raw.window(start, end)
         availability = window.availability("all")
         requests = window.total
-        failures = 0 if availability is None else round(requests * (1 - availability))
+        failures = 0 if availability is None else requests - _served(window)
         percentiles = {p: window.percentile_ms(p) for p in PERCENTILES} if requests else {}
         acked = len(self.ledger().acknowledged_keys)
         lost = None
@@ -93,7 +101,35 @@ class _Handle:
                 log.warning("ledger_check_failed", error=exc.message)
         return LoadStats(requests=requests, failures=failures,
                          percentiles_ms={p: v for p, v in percentiles.items() if v is not None},
-                         acked_writes=acked, lost_acked_writes=lost)
+                         acked_writes=acked, lost_acked_writes=lost,
+                         since=raw.start_unix + window.start_s, until=raw.start_unix + window.end_s,
+                         by_class=window.by_class(), failed_by_class=window.failed_by_class(),
+                         journeys=window.journeys_started, failed_journeys=window.failed_journeys_by_class())
+
+    def ticks(self, since: float, until: float | None = None) -> list[TickCount]:
+        raw = self.raw_stats()
+        start, end = self._bounds(raw, since, until)
+        lo, hi = first_tick(start), end_tick(end)
+        out = []
+        for k in range(lo, hi):
+            tick = raw.ticks.get(k)
+            tried = sum(tick.counts) if tick is not None else 0
+            served = _served_counts(tick.counts) if tick is not None else 0
+            out.append(TickCount(raw.start_unix + k * TICK_S, tried, served))
+        return out
+
+    def series(self, step_s: float = 1.0) -> tuple[float, list[dict[str, Any]]]:
+        raw = self.raw_stats()
+        return raw.start_unix, raw.series(step_s)
+
+
+def _served_counts(counts: list[int]) -> int:
+    """Reads answered by the app or the fallback, writes by the app (the same rule as `Window.availability`)."""
+    return counts[APP] + counts[FALLBACK] + counts[N_CLASSES + APP]
+
+
+def _served(window: Window) -> int:
+    return window.reads[APP] + window.reads[FALLBACK] + window.writes[APP]
 
 
 class EngineLoad(_Handle):

@@ -47,6 +47,8 @@ class Session:
         self.ctx = ctx
         self.token: str | None = None
         self.user: dict[str, Any] = {}
+        self.started: float | None = None  # intended time of the journey's first request
+        self.failed = False
 
     async def call(self, step: Step, method: str, path: str, intended: float, payload: Any = None) -> Response:
         ctx = self.ctx
@@ -58,8 +60,14 @@ class Session:
             body = json.dumps(payload).encode()
             headers.append(("Content-Type", "application/json"))
         data = build_request(method, path, ctx.host_header, body=body, headers=headers)
+        if self.started is None:
+            self.started = intended
+            ctx.stats.journey_started(intended)
         resp = await ctx.pool.request(data, intended, ctx.timeout_s)
         ctx.stats.record(ctx.step_ids[step.name], resp.cls, step.write, resp.intended, resp.done_at)
+        if not self.failed and not (resp.cls == APP or (resp.cls == FALLBACK and not step.write)):
+            self.failed = True  # the journey broke here: counted once, by what the user got
+            ctx.stats.journey_failed(self.started, resp.cls)
         return resp
 
     def next_time(self, resp: Response) -> float:

@@ -5,13 +5,19 @@ response): it computes the HDR bucket index once with the library's own formula 
 Counters become real `HdrHistogram` objects when somebody asks (percentiles, export), so every figure still
 comes from hdrhistogram with its precision guarantee (3 significant digits).
 
-Seconds are keyed by the *intended* send time: "availability during the fault" means "of the requests users
-tried to make in that window, how many were served", whatever happened to them afterwards.
+Requests are filed in ticks of 100 ms keyed by their *intended* send time: "availability during the fault"
+means "of the requests users tried to make in that window, how many were served", whatever happened to them
+afterwards. A window counts the whole ticks that lie inside it, so its figures are exact to 100 ms: a window
+that starts with a fault injected at 1.29 s starts at 1.3 s and holds no request sent before the fault.
+
+Journeys are counted too, by the tick of their first request: how many started, and how many failed, by the
+class of their first failed answer (what the user saw when the journey broke).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,14 +64,31 @@ def _ms(h: HdrHistogram, q: float) -> float | None:
     return h.get_value_at_percentile(q) / 1000.0 if h.get_total_count() else None
 
 
-class Second:
-    """One second of intended send times: counts by (read|write, class) and sparse latency counters by class."""
+TICK_S = 0.1
+TICKS_PER_S = 10
+_EPS = 1e-6  # float noise: 1.3 * 10 is 13.000000000000002, which is still tick 13
 
-    __slots__ = ("counts", "hists")
+
+def first_tick(offset_s: float) -> int:
+    """The first whole tick starting at or after `offset_s`."""
+    return math.ceil(offset_s * TICKS_PER_S - _EPS)
+
+
+def end_tick(offset_s: float) -> int:
+    """One past the last whole tick ending at or before `offset_s`."""
+    return math.floor(offset_s * TICKS_PER_S + _EPS) if offset_s != float("inf") else 1 << 62
+
+
+class Tick:
+    """100 ms of intended send times: counts by (read|write, class), sparse latency counters by class, and
+    journeys started there: `journeys[0]` started, `journeys[1 + cls]` failed first with that class."""
+
+    __slots__ = ("counts", "hists", "journeys")
 
     def __init__(self) -> None:
         self.counts = [0] * (2 * N_CLASSES)  # [read classes..., write classes...]
         self.hists: list[dict[int, int]] = [{} for _ in range(N_CLASSES)]
+        self.journeys = [0] * (1 + N_CLASSES)
 
 
 @dataclass
@@ -77,10 +100,42 @@ class Window:
     reads: list[int] = field(default_factory=lambda: [0] * N_CLASSES)
     writes: list[int] = field(default_factory=lambda: [0] * N_CLASSES)
     hists: list[dict[int, int]] = field(default_factory=lambda: [{} for _ in range(N_CLASSES)])
+    journeys: list[int] = field(default_factory=lambda: [0] * (1 + N_CLASSES))
 
     @property
     def total(self) -> int:
         return sum(self.reads) + sum(self.writes)
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.end_s - self.start_s)
+
+    def add(self, tick: Tick) -> None:
+        for i in range(N_CLASSES):
+            self.reads[i] += tick.counts[i]
+            self.writes[i] += tick.counts[i + N_CLASSES]
+            if tick.hists[i]:
+                dst = self.hists[i]
+                for idx, n in list(tick.hists[i].items()):
+                    dst[idx] = dst.get(idx, 0) + n
+        for i, n in enumerate(tick.journeys):
+            self.journeys[i] += n
+
+    def failed_by_class(self) -> dict[str, int]:
+        """Requests not served, by class: reads that got neither the app nor the fallback, writes not the app."""
+        out = {name: self.reads[i] + self.writes[i] for i, name in enumerate(CLASSES) if i not in (APP, FALLBACK)}
+        out["fallback"] = self.writes[FALLBACK]  # a write answered by the static site saved nothing
+        return {k: v for k, v in out.items() if v}
+
+    def failed_journeys_by_class(self) -> dict[str, int]:
+        return {name: self.journeys[1 + i] for i, name in enumerate(CLASSES) if self.journeys[1 + i]}
+
+    @property
+    def journeys_started(self) -> int:
+        return self.journeys[0]
+
+    def rps(self) -> float | None:
+        return self.total / self.duration_s if self.duration_s > 0 else None
 
     def by_class(self) -> dict[str, int]:
         return {name: self.reads[i] + self.writes[i] for i, name in enumerate(CLASSES)}
@@ -113,10 +168,10 @@ class LoadStats:
         self.steps: list[str] = []
         self.step_hists: list[list[int]] = []
         self.step_class: list[list[int]] = []
-        self.seconds: dict[int, Second] = {}
+        self.ticks: dict[int, Tick] = {}
         self.totals = [0] * N_CLASSES
-        self._last_sec: int | None = None  # cache of the Second last recorded into
-        self._last_second = Second()
+        self._last_tick: int | None = None  # cache of the Tick last recorded into
+        self._last = Tick()
 
     def step_id(self, name: str) -> int:
         """Register a journey step once, before the run; `record` takes the returned int."""
@@ -139,17 +194,31 @@ class LoadStats:
         self.step_hists[step][idx] += 1
         self.step_class[step][cls] += 1
         self.totals[cls] += 1
-        sec = int(intended - self.start)
-        if sec == self._last_sec:  # answers mostly arrive in intended order: skip the dict lookup
-            second = self._last_second
+        k = int((intended - self.start) * TICKS_PER_S)
+        if k == self._last_tick:  # answers mostly arrive in intended order: skip the dict lookup
+            tick = self._last
         else:
-            second = self.seconds.get(sec)
-            if second is None:
-                second = self.seconds[sec] = Second()
-            self._last_sec, self._last_second = sec, second
-        second.counts[cls + N_CLASSES if is_write else cls] += 1
-        h = second.hists[cls]
+            tick = self.ticks.get(k)
+            if tick is None:
+                tick = self.ticks[k] = Tick()
+            self._last_tick, self._last = k, tick
+        tick.counts[cls + N_CLASSES if is_write else cls] += 1
+        h = tick.hists[cls]
         h[idx] = h.get(idx, 0) + 1
+
+    def _tick_at(self, intended: float) -> Tick:
+        k = int((intended - self.start) * TICKS_PER_S)
+        tick = self.ticks.get(k)
+        if tick is None:
+            tick = self.ticks[k] = Tick()
+        return tick
+
+    def journey_started(self, intended: float) -> None:
+        self._tick_at(intended).journeys[0] += 1
+
+    def journey_failed(self, started: float, cls: int) -> None:
+        """A journey that started at `started` broke on an answer of class `cls` (counted once per journey)."""
+        self._tick_at(started).journeys[1 + cls] += 1
 
     # readers -----------------------------------------------------------------------------------
     @property
@@ -157,18 +226,27 @@ class LoadStats:
         return sum(self.totals)
 
     def window(self, start_s: float = 0.0, end_s: float = float("inf")) -> Window:
-        """Merge the seconds whose intended start lies in [start_s, end_s), offsets from the run start."""
-        w = Window(start_s, end_s)
-        for sec, s in list(self.seconds.items()):  # snapshot: a load thread may be adding seconds
-            if start_s <= sec < end_s or (sec < start_s < sec + 1 and end_s > start_s):
-                for i in range(N_CLASSES):
-                    w.reads[i] += s.counts[i]
-                    w.writes[i] += s.counts[i + N_CLASSES]
-                    if s.hists[i]:
-                        dst = w.hists[i]
-                        for idx, n in list(s.hists[i].items()):
-                            dst[idx] = dst.get(idx, 0) + n
+        """The whole ticks inside [start_s, end_s) (offsets from the run start): exact to 100 ms, and never a
+        request sent outside the window. The returned window's bounds are the ones actually counted."""
+        lo, hi = first_tick(start_s), end_tick(end_s)
+        if end_s == float("inf"):
+            w = Window(lo / TICKS_PER_S, end_s)
+        else:
+            w = Window(lo / TICKS_PER_S, max(lo, hi) / TICKS_PER_S)
+        for k, tick in list(self.ticks.items()):  # a copy: a load thread may be adding ticks
+            if lo <= k < hi:
+                w.add(tick)
         return w
+
+    def tick_range(self) -> tuple[int, int]:
+        """First tick and one past the last tick that hold anything (0, 0 when empty)."""
+        keys = list(self.ticks)
+        return (min(keys), max(keys) + 1) if keys else (0, 0)
+
+    def second(self, sec: int) -> Window | None:
+        """Intended send times in [sec, sec + 1), or None when nothing was sent then."""
+        w = self.window(sec, sec + 1)
+        return w if w.total or w.journeys_started else None
 
     def offset_of(self, unix_time: float) -> float:
         """Offset (s from the run start) of a wall-clock instant, e.g. a fault's injection time."""
@@ -181,18 +259,28 @@ class LoadStats:
     def step_histogram(self, name: str) -> HdrHistogram:
         return to_hdr(self.step_hists[self.steps.index(name)])
 
-    def series(self) -> list[dict[str, Any]]:
-        """One row per second of intended send time."""
+    def series(self, step_s: float = 1.0) -> list[dict[str, Any]]:
+        """One row per `step_s` (a whole number of ticks) of intended send time, from the first tick that
+        holds anything to the last; empty steps in between are rows too (a plot must show the gap)."""
+        per = max(1, round(step_s * TICKS_PER_S))
+        lo, hi = self.tick_range()
+        by_row: dict[int, Window] = {}
+        for k, tick in list(self.ticks.items()):
+            r = k // per
+            w = by_row.get(r)
+            if w is None:
+                w = by_row[r] = Window(r * per / TICKS_PER_S, (r + 1) * per / TICKS_PER_S)
+            w.add(tick)
         rows = []
-        for sec in sorted(self.seconds):
-            s = self.seconds[sec]
-            w = Window(sec, sec + 1, s.counts[:N_CLASSES], s.counts[N_CLASSES:], s.hists)
+        for r in range(lo // per, -(-hi // per)) if by_row else ():
+            w = by_row.get(r) or Window(r * per / TICKS_PER_S, (r + 1) * per / TICKS_PER_S)
             h = w.histogram()
+            t = round(w.start_s, 3)
             rows.append(
                 {
                     "type": "second",
-                    "t": sec,
-                    "unix": round(self.start_unix + sec, 3),
+                    "t": t,
+                    "unix": round(self.start_unix + t, 3),
                     "sent": w.total,
                     "by_class": w.by_class(),
                     "writes": dict(zip(CLASSES, w.writes, strict=True)),
@@ -233,23 +321,27 @@ class LoadStats:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the windows need (per-second counts and sparse latency counters), as plain JSON: how a
+        """Everything the windows need (per-tick counts, sparse latency counters, journeys), as plain JSON: how a
         generator in a client container shows its live statistics to the engine on the host."""
-        seconds = {}
-        for sec, s in list(self.seconds.items()):  # snapshot: the event loop may be adding seconds
-            hists = [{str(k): v for k, v in h.items()} for h in s.hists]
-            seconds[str(sec)] = {"counts": list(s.counts), "hists": hists}
-        return {"start_unix": self.start_unix, "seconds": seconds}
+        ticks = {}
+        for k, tick in list(self.ticks.items()):  # a copy: the event loop may be adding ticks
+            hists = [{str(i): v for i, v in list(h.items())} for h in tick.hists]
+            ticks[str(k)] = {"counts": list(tick.counts), "hists": hists, "journeys": list(tick.journeys)}
+        return {"start_unix": self.start_unix, "tick_s": TICK_S, "ticks": ticks}
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> LoadStats:
+        if "ticks" not in data or abs(float(data.get("tick_s", 0)) - TICK_S) > 1e-9:
+            raise ValueError("a load snapshot from another version of entchaos (no 100 ms ticks): rebuild the "
+                             "client image with `entchaos stack build`")
         stats = cls(start=0.0, start_unix=float(data["start_unix"]))
-        for sec, row in data["seconds"].items():
-            second = stats.seconds[int(sec)] = Second()
-            second.counts = [int(c) for c in row["counts"]]
-            second.hists = [{int(k): int(v) for k, v in h.items()} for h in row["hists"]]
+        for k, row in data["ticks"].items():
+            tick = stats.ticks[int(k)] = Tick()
+            tick.counts = [int(c) for c in row["counts"]]
+            tick.hists = [{int(i): int(v) for i, v in h.items()} for h in row["hists"]]
+            tick.journeys = [int(n) for n in row.get("journeys") or tick.journeys]
             for i in range(N_CLASSES):
-                stats.totals[i] += second.counts[i] + second.counts[i + N_CLASSES]
+                stats.totals[i] += tick.counts[i] + tick.counts[i + N_CLASSES]
         return stats
 
     def write_jsonl(self, path: str | Path) -> Path:

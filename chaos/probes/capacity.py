@@ -68,7 +68,7 @@ class Capacity(Probe):
         seconds = int(p.ramp_s)
         good = goodput_series(stats, 0, seconds, p.slo_ms)
         best, _ = best_and_worst_mean(good, p.smooth_s)
-        offered = [sum(stats.seconds[s].counts) if s in stats.seconds else 0 for s in range(seconds)]
+        offered = [w.total if (w := stats.second(s)) is not None else 0 for s in range(seconds)]
         p95 = [_p95_app(stats, s) for s in range(seconds)]
         knee = next((s for s in range(seconds - 1) if p95[s] > p.slo_ms and p95[s + 1] > p.slo_ms), None)
         if best <= 0:
@@ -107,7 +107,7 @@ def _sustained(good: list[int], offered: list[int], smooth_s: int) -> float | No
 
 
 def _p95_app(stats: LoadStats, sec: int) -> float:
-    second = stats.seconds.get(sec)
+    second = stats.second(sec)
     if second is None or not second.hists[APP]:
         return 0.0
     return to_hdr(second.hists[APP]).get_value_at_percentile(95) / 1000.0

@@ -20,7 +20,7 @@ def goodput_series(stats: LoadStats, start_s: float, end_s: float, slo_ms: float
     limit = hdr_index(int(slo_ms * 1000))
     out = []
     for sec in range(int(start_s), int(end_s)):
-        second = stats.seconds.get(sec)
+        second = stats.second(sec)
         out.append(0 if second is None else sum(n for idx, n in second.hists[APP].items() if idx <= limit))
     return out
 

@@ -43,6 +43,8 @@ class WindowParams(BaseModel):
 
 
 def select_window(stats: LoadStats, ctx: ProbeContext, p: WindowParams) -> Window:
+    if ctx.window is not None:  # judged over a fixed window (the baseline)
+        return stats.window(stats.offset_of(ctx.window[0]), stats.offset_of(ctx.window[1]))
     now_end = stats.offset_of(ctx.clock() - max(p.end_ago_s, SETTLE_S))
     if p.from_s is not None:
         end = now_end if p.to_s is None else min(p.to_s, now_end)

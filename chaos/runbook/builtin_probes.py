@@ -43,11 +43,15 @@ class Metric(Probe):
 def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int = 0) -> LoadStats:
     if ctx.load is None:
         raise ProbeFailed("this probe reads the load statistics, but the runbook has no `load`", fix="add `load:`")
-    since = None if window_s is None else ctx.clock() - window_s
-    stats = ctx.load.stats(since=since)
+    if ctx.window is not None:
+        stats = ctx.load.stats(since=ctx.window[0], until=ctx.window[1])
+        where = f"the {ctx.window[1] - ctx.window[0]:g} s window"
+    else:
+        stats = ctx.load.stats(since=None if window_s is None else ctx.clock() - window_s)
+        where = f"the last {window_s} s"
     if stats.requests < min_requests:
         # A handful of answers says nothing about a steady state (the load may have just started).
-        raise ProbeFailed(f"only {stats.requests} requests in the last {window_s} s (at least {min_requests} needed)",
+        raise ProbeFailed(f"only {stats.requests} requests in {where} (at least {min_requests} needed)",
                           fix="widen window_s or raise the load's rate")
     return stats
 

@@ -19,7 +19,9 @@ from chaos.events import (
     Bus,
     CheckDone,
     Event,
+    ImpactMeasured,
     Listener,
+    LoadSeries,
     LoadStarted,
     LoadStopped,
     PhaseStarted,
@@ -27,6 +29,7 @@ from chaos.events import (
     RunInterrupted,
     RunStarted,
     StepPlanned,
+    WindowMeasured,
 )
 from chaos.faults.base import FAULTS, Fault
 from chaos.faults.registry import Registry
@@ -34,8 +37,9 @@ from chaos.logging import get_logger
 from chaos.report.folder import new_run_folder, point_latest
 from chaos.report.writer import ReportWriter
 from chaos.runbook import model as m
+from chaos.runbook.impact import measure_impact
 from chaos.runbook.journal import JOURNAL_NAME, Journal
-from chaos.runbook.load import LoadFactory, LoadHandle
+from chaos.runbook.load import LoadFactory, LoadHandle, LoadStats
 from chaos.runbook.lock import StackLock
 from chaos.runbook.operator import Operator, Unattended
 from chaos.runbook.plan import Plan, make_plan, probe_key
@@ -47,6 +51,8 @@ from chaos.runbook.steps import NoPlaybooks, PlaybookRunner, StepRunner
 from chaos.runbook.watch import Guard, Watcher
 
 log = get_logger(__name__)
+
+SETTLE_S = 1.0  # a window is read this long after its end: the answers to its newest requests are in flight
 
 
 @dataclass
@@ -100,6 +106,7 @@ class Engine:
         state_dir: str | Path = ".entchaos",
         faults: Registry[type[Fault]] = FAULTS,
         probes: Registry[type[Probe]] = PROBES,
+        settle_s: float = SETTLE_S,
     ) -> None:
         self.runbook, self.stack = runbook, stack
         self.load_factory = load_factory
@@ -108,6 +115,7 @@ class Engine:
         self.listeners = list(listeners)
         self.reports_dir, self.state_dir = Path(reports_dir), Path(state_dir)
         self.faults, self.probes = faults, probes
+        self.settle_s = settle_s  # how long after a window's end its answers are all in
 
     def run(self) -> RunResult:
         """Run the runbook; always returns a result (raises only when the stack is locked by another run)."""
@@ -195,6 +203,9 @@ class Engine:
             load.stop()
             stats = load.stats()
             bus.emit(LoadStopped(requests=stats.requests, failures=stats.failures))
+            sample_s = self.runbook.load.sample_s if self.runbook.load else 1.0
+            origin, rows = load.series(sample_s)
+            bus.emit(LoadSeries(origin=origin, step_s=sample_s, rows=rows))
         except Exception as exc:
             outcome.rollback_errors.append(f"stopping the load: {_message(exc)}")
 
@@ -208,7 +219,8 @@ class Engine:
     def _experiment(self, bus: Bus, runner: StepRunner, plan: Plan, watcher: Watcher, outcome: _Outcome) -> None:
         bus.emit(PhaseStarted(phase="hypothesis-before"))
         warmup = self.runbook.hypothesis.warmup_s if self.runbook.hypothesis else 0.0
-        if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=warmup):
+        if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=warmup) or not self._baseline(
+                bus, runner, plan):
             log.warning("steady_state_not_met", runbook=self.runbook.name)
             return  # nothing injected: the system was not steady to begin with
         bus.emit(PhaseStarted(phase="steps"))
@@ -231,11 +243,100 @@ class Engine:
         if runner.abort.is_set():
             raise Aborted("a stop condition was breached")
         bus.emit(PhaseStarted(phase="verify"))
+        self._impacts(bus, runner)
         hyp = self.runbook.hypothesis
         if hyp and hyp.check_after:
             self._hypothesis(runner, plan, "hypothesis-after", settle_s=hyp.settle_s)
         for check in self.runbook.verify:
             self._verify(runner, plan, check)
+
+    def _baseline(self, bus: Bus, runner: StepRunner, plan: Plan) -> bool:
+        """Run the load with no fault for `baseline_s`, judge the hypothesis over that whole window, and keep its
+        figures: what every later window is compared with."""
+        hyp = self.runbook.hypothesis
+        if hyp is None or hyp.baseline_s <= 0 or runner.load is None:
+            log.info("baseline_skipped", reason="no hypothesis, baseline_s: 0, or the load starts later")
+            return True
+        bus.emit(PhaseStarted(phase="baseline"))
+        need = max([int(c.params.get("min_requests") or 0) for c in hyp.probes if c.probe.startswith("load-")] + [1])
+        since = runner.clock()
+        runner.pause(hyp.baseline_s + self.settle_s)  # the newest answers are in flight for a moment
+        until = since + hyp.baseline_s
+        stats = runner.load.stats(since=since, until=until)
+        if stats.requests < need:  # a slow load: measure longer, at most twice as long
+            runner.pause(hyp.baseline_s)
+            until = since + 2 * hyp.baseline_s
+            stats = runner.load.stats(since=since, until=until)
+        runner.window = (since, until)
+        try:
+            ok = True
+            for call in hyp.probes:
+                probe = plan.probes[probe_key(call.probe, call.params)]
+                ok &= self._probe_check(runner, probe, call.expect, f"baseline: {call.name}", "baseline", 0.0)
+        finally:
+            runner.window = None
+        runner.baseline = stats
+        figures = {"baseline_availability": stats.availability, "baseline_p50_ms": stats.percentile_ms(50),
+                   "baseline_p95_ms": stats.percentile_ms(95), "baseline_p99_ms": stats.percentile_ms(99),
+                   "baseline_rps": stats.rps}
+        for name, value in figures.items():
+            runner.record_metric(name, None if value is None else round(value, 4))
+        _emit_window(bus, "baseline", stats)
+        log.info("baseline_measured", requests=stats.requests, **{k: v for k, v in figures.items() if v is not None})
+        return ok
+
+    def _impacts(self, bus: Bus, runner: StepRunner) -> None:
+        """Each fault's impact on users, from the load's ticks (see `chaos.runbook.impact`)."""
+        hyp = self.runbook.hypothesis
+        if runner.load is None:
+            return
+        level = hyp.level() if hyp else 0.99
+        hold_s = hyp.hold_s if hyp else 3.0
+        faults = sorted([*runner.reverted.items(), *runner.active.items()], key=lambda item: item[1].injected_at)
+        single = sum(isinstance(s, m.FaultStep) for s in self.runbook.steps) == 1
+        for i, (step_id, fault) in enumerate(faults):
+            try:
+                ticks = runner.load.ticks(fault.injected_at - 1.0)
+                impact = measure_impact(ticks, fault.injected_at, level, hold_s)
+                window = runner.load.stats(since=fault.injected_at, until=impact.recovered_at)
+                next_at = faults[i + 1][1].injected_at if i + 1 < len(faults) else None
+                ratio = self._recovered_p95_ratio(runner, impact.recovered_at, hold_s, next_at)
+            except ChaosError as exc:
+                log.warning("impact_not_measured", step=step_id, error=exc.message)
+                continue
+            figures: dict[str, float | None] = {
+                "impact_window_s": impact.impact_window_s,
+                "impact_availability": None if impact.availability is None else round(impact.availability, 4),
+                "outage_s": impact.outage_s,
+                "failed_requests": sum(window.failed_by_class.values()),
+                "failed_journeys": sum(window.failed_journeys.values()),
+                "recovered_p95_ratio": None if ratio is None else round(ratio, 3),
+            }
+            for name, value in figures.items():
+                runner.record_metric(f"{step_id}.{name}", value, step_id)
+                if single:
+                    runner.record_metric(name, value, step_id)
+            _emit_window(bus, f"impact:{step_id}", window)
+            runner.impacts.append(ImpactMeasured(
+                                    step_id=step_id, fault=fault.record.fault, injected_at=fault.injected_at,
+                                    recovered_at=impact.recovered_at, level=level, hold_s=hold_s,
+                                    impact_window_s=impact.impact_window_s, impact_availability=impact.availability,
+                                    outage_s=impact.outage_s, outage_since=impact.outage_since,
+                                    outage_until=impact.outage_until, failed_requests=dict(window.failed_by_class),
+                                    failed_journeys=dict(window.failed_journeys), recovered_p95_ratio=ratio))
+            bus.emit(runner.impacts[-1])
+
+    def _recovered_p95_ratio(self, runner: StepRunner, recovered_at: float | None, hold_s: float,
+                             next_at: float | None) -> float | None:
+        """p95 over the 10 s after recovery (cut at the next fault) against the baseline's p95."""
+        if recovered_at is None or runner.baseline is None or runner.load is None:
+            return None
+        until = recovered_at + max(10.0, hold_s)
+        if next_at is not None:
+            until = min(until, next_at)
+        after = runner.load.stats(since=recovered_at, until=min(until, runner.clock() - self.settle_s))
+        p95, base = after.percentile_ms(95), runner.baseline.percentile_ms(95)
+        return None if p95 is None or not base else p95 / base
 
     def _hypothesis(self, runner: StepRunner, plan: Plan, phase: str, settle_s: float) -> bool:
         ok = True
@@ -272,16 +373,35 @@ class Engine:
             assert runner.load is not None, "the loader demands `load` for availability and latency checks"
             since, until = _window(runner, check.window)
             stats = runner.load.stats(since=since, until=until)
+            _emit_window(runner.bus, check.window, stats)
             if isinstance(check, m.AvailabilityCheck):
                 value, tolerance = stats.availability, check.availability
-                metric = check.record or _window_metric("availability", check.window, runner)
+                metric = check.record or _window_metric("availability", check.window)
+                runner.record_metric(metric, value)
+                runner.check(check.name or f"{metric} ({check.window})", "verify", tolerance.describe(), value,
+                             tolerance.holds(value), metric=metric)
             else:
-                value = stats.percentile_ms(check.latency.percentile)
-                tolerance = m.Tolerance(lte=check.latency.lte_ms)
-                metric = check.record or f"p{check.latency.percentile:g}_ms".replace(".", "_")
-            runner.record_metric(metric, value)
-            runner.check(check.name or f"{metric} ({check.window})", "verify", tolerance.describe(), value,
-                         tolerance.holds(value))
+                self._latency_check(runner, check, stats)
+
+    def _latency_check(self, runner: StepRunner, check: m.LatencyCheck, stats: LoadStats) -> None:
+        bound = check.latency
+        pct = f"p{bound.percentile:g}".replace(".", "_")
+        value = stats.percentile_ms(bound.percentile)
+        metric = check.record or _window_metric(f"{pct}_ms", check.window)
+        runner.record_metric(metric, value)
+        expected, passed, message = [], value is not None, ""
+        if bound.lte_ms is not None:
+            expected.append(f"<= {bound.lte_ms:g} ms")
+            passed = passed and value <= bound.lte_ms  # type: ignore[operator]
+        if bound.max_ratio_to_baseline is not None:
+            base = runner.baseline.percentile_ms(bound.percentile) if runner.baseline else None
+            ratio = value / base if value is not None and base else None
+            runner.record_metric(_window_metric(f"{pct}_ratio_to_baseline", check.window), ratio)
+            expected.append(f"<= {bound.max_ratio_to_baseline:g} x the baseline ({_fmt_ms(base)})")
+            passed = passed and ratio is not None and ratio <= bound.max_ratio_to_baseline
+            message = "" if ratio is not None else f"no baseline p{bound.percentile:g} to compare with"
+        runner.check(check.name or f"{metric} ({check.window})", "verify", " and ".join(expected), value, passed,
+                     message, metric=metric)
 
     def _rollback(self, bus: Bus, runner: StepRunner, plan: Plan | None, outcome: _Outcome) -> None:
         """Revert injected-but-not-reverted faults (newest first), then run the rollback steps. Never raises."""
@@ -329,9 +449,16 @@ def _window(runner: StepRunner, window: str) -> tuple[float | None, float | None
     kind, _, step_id = window.partition(":")
     if kind == "run":
         return None, None
-    if kind == "steady":
+    if kind in ("steady", "baseline"):
+        if runner.baseline is not None:
+            return runner.baseline.since, runner.baseline.until
         first = min((t.started_at for t in runner.times.values()), default=None)
         return None, first
+    if kind == "impact":
+        for event in runner.impacts:
+            if event.step_id == step_id:
+                return event.injected_at, event.recovered_at
+        return runner.clock(), runner.clock()  # not measured: an empty window
     times = runner.times.get(step_id)
     if times is None:
         return runner.clock(), runner.clock()  # the step never ran: an empty window, no availability
@@ -343,11 +470,26 @@ def _window(runner: StepRunner, window: str) -> tuple[float | None, float | None
     return times.started_at, times.finished_at
 
 
-def _window_metric(base: str, window: str, runner: StepRunner) -> str:
+def _window_metric(base: str, window: str) -> str:
+    """`after_recovered_p95_ms`, `during_fire_availability`, `baseline_p95_ms`: the window first, the unit last."""
     kind, _, step_id = window.partition(":")
-    if kind == "during" and (step_id in runner.active or step_id in runner.reverted):
-        return f"{base}_during_fault"
-    return base if kind == "run" else f"{base}_{kind}_{step_id}".rstrip("_").replace("-", "_")
+    if kind == "run":
+        return base
+    kind = "baseline" if kind == "steady" else kind
+    return f"{kind}_{step_id}_{base}".replace("__", "_").replace("-", "_")
+
+
+def _emit_window(bus: Bus, name: str, stats: LoadStats) -> None:
+    if stats.since is None or stats.until is None:
+        return
+    bus.emit(WindowMeasured(name=name, since=stats.since, until=stats.until, requests=stats.requests,
+                            availability=stats.availability, p50_ms=stats.percentile_ms(50),
+                            p95_ms=stats.percentile_ms(95), p99_ms=stats.percentile_ms(99), rps=stats.rps,
+                            by_class=dict(stats.by_class)))
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.3g} ms"
 
 
 def run_runbook(runbook: m.Runbook, stack: Stack, **options: object) -> RunResult:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chaos.errors import FaultError, PlaybookFailed
-from chaos.faults.base import FAULTS, Fault, FaultContext, FaultRecord
+from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord
 from chaos.faults.registry import Registry
 from chaos.runbook.load import LoadStats
 from chaos.runbook.probe import PROBES, Measurement, Probe, ProbeContext
@@ -77,12 +77,17 @@ class _Strict(BaseModel):
 
 
 class FakeKill(Fault):
-    """Marks its targets killed; `sets` values on the stack (so probes see the outage); reverts both."""
+    """Marks its targets killed; `sets` values on the stack (so probes see the outage); reverts both.
+
+    Its effect check reads the targets' states: killed after inject, running after the revert. `sticky`: the
+    revert restores the values but leaves the targets killed (a revert that does not undo the effect).
+    """
 
     class Params(_Strict):
         sets: dict[str, Any] = {}
         fail_inject: bool = False
         fail_revert: bool = False
+        sticky: bool = False
         slow_s: float = 0.0  # half-way through inject, wait this long (a window for signals)
 
     def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
@@ -104,8 +109,21 @@ class FakeKill(Fault):
             raise FaultError("fake-kill was told to fail its revert")
         stack: FakeStack = ctx.stack  # type: ignore[assignment]
         for t in record.targets:
-            stack.by_id(t.id).state = "running"
+            if not self.params.sticky:  # type: ignore[attr-defined]
+                stack.by_id(t.id).state = "running"
         stack.set(**(record.state.get("values_before") or {}))
+
+    def _states(self, ctx: FaultContext, record: FaultRecord) -> dict[str, str]:
+        stack: FakeStack = ctx.stack  # type: ignore[assignment]
+        return {t.service: stack.by_id(t.id).state for t in record.targets}
+
+    def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        states = self._states(ctx, record)
+        return Effect(all(s == "killed" for s in states.values()), {"states": states})
+
+    def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        states = self._states(ctx, record)
+        return Effect(all(s == "running" for s in states.values()), {"states": states})
 
 
 class FakeFire(FakeKill):
@@ -115,6 +133,14 @@ class FakeFire(FakeKill):
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         ctx.stack.values["fire_cleaned"] = True  # type: ignore[attr-defined]
+
+
+class FakeSilent(FakeKill):
+    """Runs, but has no effect (Pumba's netem on a kernel without it): its targets stay running."""
+
+    def inject(self, ctx: FaultContext) -> FaultRecord:
+        ctx.stack.set(**self.params.sets)  # type: ignore[attr-defined]
+        return ctx.record
 
 
 class FakeValue(Probe):
@@ -207,7 +233,7 @@ def fake_registries(
     faults: Registry[type[Fault]] = FAULTS, probes: Registry[type[Probe]] = PROBES
 ) -> tuple[Registry[type[Fault]], Registry[type[Probe]]]:
     return (
-        faults.derive({"fake-kill": FakeKill, "fake-fire": FakeFire}),
+        faults.derive({"fake-kill": FakeKill, "fake-fire": FakeFire, "fake-silent": FakeSilent}),
         probes.derive({"fake-value": FakeValue}),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from chaos.runbook.model import LoadSpec
@@ -13,15 +13,34 @@ if TYPE_CHECKING:
 PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
 
 
+TICK_S = 0.1  # the resolution of every window: requests are filed by intended send time in 100 ms ticks
+
+
 @dataclass(frozen=True)
 class LoadStats:
-    """Statistics over a time window [since, until) of the run (epoch seconds; None = open)."""
+    """Statistics over a time window of intended send times. `since`/`until` (epoch s) are the bounds actually
+    counted: whole 100 ms ticks inside the window asked for (None when unknown)."""
 
     requests: int = 0
     failures: int = 0
     percentiles_ms: Mapping[float, float] = field(default_factory=dict)  # keys from PERCENTILES
     acked_writes: int = 0
     lost_acked_writes: int | None = None  # None until the ledger has been checked against the database
+    since: float | None = None
+    until: float | None = None
+    by_class: Mapping[str, int] = field(default_factory=dict)  # app, fallback, shed, error, timeout, refused
+    failed_by_class: Mapping[str, int] = field(default_factory=dict)  # the failures, by what users got
+    journeys: int = 0  # journeys started in the window
+    failed_journeys: Mapping[str, int] = field(default_factory=dict)  # by the class of their first failure
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.since is None or self.until is None else max(0.0, self.until - self.since)
+
+    @property
+    def rps(self) -> float | None:
+        d = self.duration_s
+        return self.requests / d if d else None
 
     @property
     def availability(self) -> float | None:
@@ -32,6 +51,15 @@ class LoadStats:
         return self.percentiles_ms.get(float(pct))
 
 
+@dataclass(frozen=True)
+class TickCount:
+    """One 100 ms tick of intended send times: requests tried and served (the unit of impact figures)."""
+
+    at: float  # epoch s, the tick's start
+    tried: int
+    served: int
+
+
 class LoadHandle(Protocol):
     def start(self) -> None: ...
 
@@ -40,6 +68,14 @@ class LoadHandle(Protocol):
         ...
 
     def stats(self, since: float | None = None, until: float | None = None) -> LoadStats: ...
+
+    def ticks(self, since: float, until: float | None = None) -> list[TickCount]:
+        """Every tick inside [since, until) (until None: up to the newest settled one), empty ones included."""
+        ...
+
+    def series(self, step_s: float = 1.0) -> tuple[float, list[dict[str, Any]]]:
+        """The whole series (origin epoch s, rows with `t` s since origin): the report's timeline."""
+        ...
 
 
 LoadFactory = Callable[["LoadSpec", "Stack"], LoadHandle]

@@ -224,6 +224,7 @@ def _semantic_problems(
                 yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
                                      f"found `{step.playbook}`{hint}")
 
+    fault_ids = {s.step_id for s in runbook.steps if isinstance(s, m.FaultStep)}
     if runbook.load is not None and runbook.load.start_after is not None:
         yield from _deferred_load_problems(runbook, runbook.load, locate, order)
     if runbook.hypothesis:
@@ -233,13 +234,26 @@ def _semantic_problems(
         if isinstance(check, m.ProbeCheck):
             yield from _probe_problems(check.probe, check.params, ("verify", i, "probe"), locate, probes)
         elif isinstance(check, m.AvailabilityCheck | m.LatencyCheck):
-            step_ref = check.window.partition(":")[2]
+            kind, _, step_ref = check.window.partition(":")
             if step_ref and step_ref not in ids:
                 yield locate.problem(("verify", i, "window"), f"expected a step id after `:`, found `{step_ref}`")
+            elif kind == "impact" and step_ref not in fault_ids:
+                yield locate.problem(("verify", i, "window"),
+                                     f"expected a fault step after `impact:`, found `{step_ref}` (not a fault)")
+            if (isinstance(check, m.LatencyCheck) and check.latency.max_ratio_to_baseline is not None
+                    and not _has_baseline(runbook)):
+                yield locate.problem(("verify", i, "latency", "max_ratio_to_baseline"),
+                                     "expected a measured baseline: a `hypothesis` with `baseline_s` > 0 and a load "
+                                     "that starts with the run (no `start_after`)")
             if runbook.load is None:
                 yield locate.problem(("verify", i), "expected a `load` section: this check reads the load statistics")
     for i, stop in enumerate(runbook.stop_conditions):
         yield from _probe_problems(stop.probe, stop.params, ("stop_conditions", i, "probe"), locate, probes)
+
+
+def _has_baseline(runbook: m.Runbook) -> bool:
+    return (runbook.hypothesis is not None and runbook.hypothesis.baseline_s > 0 and runbook.load is not None
+            and runbook.load.start_after is None)
 
 
 def _fault_problems(

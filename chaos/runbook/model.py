@@ -142,6 +142,24 @@ class Hypothesis(Strict):
     check_after: bool = True
     warmup_s: float = Field(default=0.0, ge=0, description="before the steps, keep probing this long before failing")
     settle_s: float = Field(default=0.0, ge=0, description="after the steps, keep probing this long before failing")
+    baseline_s: float = Field(
+        default=10.0, ge=0,
+        description="once steady, the load runs this long with no fault: the hypothesis is judged over it and "
+        "its figures are the baseline (0: no baseline)",
+    )
+    hold_s: float = Field(
+        default=3.0, ge=1,
+        description="a fault's impact ends when availability stays at the hypothesis' level this long",
+    )
+
+    def level(self) -> float:
+        """The availability users should get: the bound of the first load-availability probe, else 0.99."""
+        for call in self.probes:
+            if call.probe == "load-availability":
+                for bound in (call.expect.gte, call.expect.gt):
+                    if isinstance(bound, int | float):
+                        return float(bound)
+        return 0.99
 
 
 # ---- steps ---------------------------------------------------------------------------------------------------
@@ -269,13 +287,16 @@ Step = Annotated[
 
 # ---- verifications ---------------------------------------------------------------------------------------------
 
-Window = str  # "run" | "steady" | "during:<step>" | "after:<step>"
+Window = str  # "run" | "steady" | "baseline" | "during:<step>" | "after:<step>" | "impact:<step>"
+WINDOW_KINDS = ("during", "after", "impact")
 
 
 def _check_window(value: str) -> str:
-    if value in ("run", "steady") or (value.partition(":")[0] in ("during", "after") and value.partition(":")[2]):
+    if value in ("run", "steady", "baseline") or (
+            value.partition(":")[0] in WINDOW_KINDS and value.partition(":")[2]):
         return value
-    raise ValueError("window is `run`, `steady`, `during:<step id>` or `after:<step id>`")
+    raise ValueError("window is `run`, `baseline` (or `steady`), `during:<step id>`, `after:<step id>` or "
+                     "`impact:<fault step id>`")
 
 
 class AvailabilityCheck(Strict):
@@ -291,8 +312,17 @@ class AvailabilityCheck(Strict):
 
 
 class LatencyBound(Strict):
+    """An absolute bound (`lte_ms`), a bound relative to the measured baseline (`max_ratio_to_baseline`), or both."""
+
     percentile: float = 95.0
-    lte_ms: float = Field(gt=0)
+    lte_ms: float | None = Field(default=None, gt=0)
+    max_ratio_to_baseline: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> LatencyBound:
+        if self.lte_ms is None and self.max_ratio_to_baseline is None:
+            raise ValueError("a latency check needs `lte_ms`, `max_ratio_to_baseline`, or both")
+        return self
 
     @field_validator("percentile")
     @classmethod
@@ -314,7 +344,9 @@ class LatencyCheck(Strict):
         return _check_window(value)
 
 
-METRIC_SUGAR = ("rto_s", "ttd_s", "ttm_s", "lost_acked_writes")
+METRIC_SUGAR = ("rto_s", "ttd_s", "ttm_s", "lost_acked_writes", "impact_window_s", "impact_availability",
+                "outage_s", "failed_requests", "failed_journeys", "recovered_p95_ratio", "baseline_availability",
+                "baseline_p50_ms", "baseline_p95_ms", "baseline_p99_ms", "baseline_rps")
 
 
 class MetricCheck(Strict):

@@ -33,6 +33,9 @@ class ProbeContext:
     clock: Any = time.time  # injectable for tests
     folder: Path | None = None  # the run's report folder: where a probe keeps what it saw (a screenshot)
     step_started: Mapping[str, float] = field(default_factory=dict)  # step id -> when it started (epoch s)
+    # A fixed window of intended send times (epoch s) that load probes read instead of their own "last N s":
+    # how the hypothesis is judged over the whole baseline.
+    window: tuple[float, float] | None = None
 
 
 class Probe(ABC):

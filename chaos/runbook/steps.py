@@ -5,6 +5,7 @@ Shared by the engine and by `recover` (which may have to run a destructive fault
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from chaos.errors import Aborted, ChaosError, FaultError, ProbeFailed
 from chaos.events import (
     Bus,
     CheckDone,
+    FaultEffect,
     FaultInjected,
     FaultInjecting,
     FaultReverted,
@@ -27,7 +29,7 @@ from chaos.events import (
     StepFinished,
     StepStarted,
 )
-from chaos.faults.base import Fault, FaultContext, FaultRecord
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord
 from chaos.logging import get_logger
 from chaos.runbook import model as m
 from chaos.runbook.load import LoadHandle
@@ -82,6 +84,7 @@ class StepRunner:
     active: dict[str, ActiveFault] = field(default_factory=dict)  # injected, not reverted; in injection order
     reverted: dict[str, ActiveFault] = field(default_factory=dict)
     times: dict[str, StepTimes] = field(default_factory=dict)
+    effects: dict[tuple[str, str], Effect] = field(default_factory=dict)  # (step id, injected|reverted) → last seen
     clock: Callable[[], float] = time.time
     folder: Path | None = None  # the run's report folder
 
@@ -178,6 +181,7 @@ class StepRunner:
             raise FaultError(f"{step.fault} could not be injected: {exc}", where=f"step {step.step_id}") from exc
         self.active[step.step_id].record = record
         self.bus.emit(FaultInjected(record=record, duration_s=time.monotonic() - t0))
+        self.check_effect(step.step_id, "injected")  # not verified: FaultError, and the rollback reverts it
         if step.duration_s:
             self.pause(step.duration_s)
             self.revert(step.step_id, by="duration")
@@ -185,8 +189,10 @@ class StepRunner:
     def revert(self, step_id: str, *, by: str, mark: bool = True) -> None:
         """Revert an active fault through its `revert`; journaled whether it worked or not.
 
+        With `mark`, the revert is then checked (`check_reverted`): a fault whose effect is still there stays
+        active (and pending in the journal, for `recover`), and the revert fails with the evidence.
         `mark=False` for a destructive fault: `revert` only cleans up, the fault stays pending (in the journal
-        too) until its rebuild step succeeds, so a failed rebuild is retried by `recover`.
+        too) until its rebuild step succeeds and its revert is checked, so a failed rebuild is retried by `recover`.
         """
         active = self.active[step_id]
         t0 = time.monotonic()
@@ -200,14 +206,53 @@ class StepRunner:
         if mark:
             self._mark_reverted(step_id, by, time.monotonic() - t0)
 
+    def check_effect(self, step_id: str, phase: str) -> Effect:
+        """Run the fault's effect check (`injected`) or revert check (`reverted`), timed on its own; journal it.
+
+        Raises `FaultError` carrying the evidence when the effect is not observed (or, reverted, still there).
+        """
+        active = self.active[step_id]
+        fault, record = active.fault, active.record
+        ctx = FaultContext(self.stack, record, self.abort)
+        t0 = time.monotonic()
+        try:
+            effect = fault.check_effect(ctx, record) if phase == "injected" else fault.check_reverted(ctx, record)
+        except Aborted:
+            raise
+        except Exception as exc:  # a check that cannot look proves nothing: not verified, with the reason
+            effect = Effect(False, {"error": getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"})
+        effect = Effect(effect.verified, {**effect.evidence, "check_s": round(time.monotonic() - t0, 3)})
+        self.effects[(step_id, phase)] = effect
+        self.bus.emit(FaultEffect(step_id=step_id, fault=record.fault, phase=phase, verified=effect.verified,
+                                  evidence=effect.evidence))
+        log.info("fault_effect_checked", step=step_id, fault=record.fault, phase=phase, verified=effect.verified,
+                 check_s=effect.evidence["check_s"])
+        if not effect.verified:
+            what = "did not take effect" if phase == "injected" else "was reverted but its effect is still there"
+            raise FaultError(f"{record.fault} {what}; evidence: {json.dumps(effect.evidence, sort_keys=True)}",
+                             where=f"step {step_id}",
+                             fix="see the evidence: the fault ran but the stack did not change as it should")
+        return effect
+
     def _mark_reverted(self, step_id: str, by: str, duration_s: float) -> None:
-        active = self.active.pop(step_id)
-        active.reverted_at = self.clock()
+        """Check the revert, then journal it as reverted at the moment the revert itself ended (not the check)."""
+        reverted_at = self.clock()
+        active = self.active[step_id]
+        try:
+            self.check_effect(step_id, "reverted")
+        except FaultError as exc:
+            self.bus.emit(FaultReverted(step_id=step_id, fault=active.record.fault, by=by, duration_s=duration_s,
+                                        ok=False, error=exc.message))
+            raise
+        self.active.pop(step_id)
+        active.reverted_at = reverted_at
         self.reverted[step_id] = active
-        self.bus.emit(FaultReverted(step_id=step_id, fault=active.record.fault, by=by, duration_s=duration_s))
+        self.bus.emit(FaultReverted(at=reverted_at, step_id=step_id, fault=active.record.fault, by=by,
+                                    duration_s=duration_s))
 
     def _close_faults_reverted_by(self, step_id: str) -> None:
-        """A destructive fault is repaired by the step it names: once that step succeeded, it is reverted."""
+        """A destructive fault is repaired by the step it names: once that step succeeded and the revert is
+        checked (the datacenter runs again), it is reverted."""
         for fault_step, active in list(self.active.items()):
             if active.record.reverted_by == step_id:
                 self._mark_reverted(fault_step, step_id, self.clock() - self.times[step_id].started_at)

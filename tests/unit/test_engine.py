@@ -55,9 +55,8 @@ def events(result) -> list[str]:  # type: ignore[no-untyped-def]
 def test_datacenter_fire_passes_with_figures(world: FakeWorld) -> None:
     result = world.engine(world.load_file(DATA / "datacenter-fire.yaml")).run()
     assert (result.verdict, result.exit_code, result.rc) == ("pass", 0, 0)
-    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "availability_during_fault", "p95_ms"} <= set(
-        result.metrics
-    )
+    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "during_fire_availability", "p95_ms",
+            "baseline_p95_ms", "outage_s", "failed_requests"} <= set(result.metrics)
     assert world.playbooks.ran == ["failover-database", "rebuild", "edge-undrain"]
     assert all_running(world)
     assert pending_faults(result.journal) == []
