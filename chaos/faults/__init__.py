@@ -3,7 +3,7 @@
 See `chaos.faults.base.Fault` for the contract; `chaos.faults.registry` finds the modules.
 """
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord, TargetRef, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, TargetRef, register
 from chaos.faults.registry import Registry
 
-__all__ = ["Fault", "FaultContext", "FaultRecord", "Registry", "TargetRef", "register"]
+__all__ = ["Effect", "Fault", "FaultContext", "FaultRecord", "Registry", "TargetRef", "register"]

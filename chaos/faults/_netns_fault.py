@@ -1,13 +1,40 @@
-"""Shared shape of faults that run tc/iptables in each target's network namespace."""
+"""Shared shape of faults that run tc/iptables in each target's network namespace, and of their effect checks."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord
+from dataclasses import dataclass
+
+from chaos.errors import FaultError
+from chaos.faults.base import Fault, FaultContext, FaultRecord, TargetRef
 from chaos.stack import containers
 from chaos.stack.netns import run_in_netns
 
 # Every interface but loopback, inside the target's namespace.
 EACH_IFACE = 'for i in $(ls /sys/class/net); do [ "$i" = lo ] && continue; {cmd}; done'
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who the effect checks talk to: a running container sharing a network with the target (not a target)."""
+
+    id: str
+    service: str
+    network: str
+    address: str  # the peer's, on that network
+    target_address: str  # the target's, on that network
+
+    def describe(self) -> dict[str, str]:
+        return {"peer": self.service, "network": self.network, "peer_address": self.address,
+                "target_address": self.target_address}
+
+
+def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef) -> Peer:
+    found = containers.peer_of(target.id, ctx.stack.project, {t.id for t in record.targets})
+    if found is None:
+        raise FaultError(f"no running container shares a network with {target.service}: nothing to measure against",
+                         fix="an effect check needs a peer on one of the target's networks that is not a target")
+    peer_id, network, address, target_address = found
+    return Peer(peer_id, containers.service_of(peer_id), network, address, target_address)
 
 
 class NetnsFault(Fault):

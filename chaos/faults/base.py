@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity.stop import stop_when_event_set
 
+from chaos.errors import Aborted
 from chaos.faults.registry import Registry
 from chaos.runbook.stack import Stack, TargetInfo, TargetRef
 
@@ -60,6 +63,43 @@ class FaultRecord:
         )
 
 
+@dataclass(frozen=True)
+class Effect:
+    """What a fault's effect check observed: `verified` says the effect is there (or, after a revert, gone).
+
+    `evidence` is JSON-serialisable: the measured figures, so a reader can judge the verdict themselves.
+    """
+
+    verified: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def poll_effect(check: Callable[[], Effect], *, deadline_s: float, interval_s: float = 0.1,
+                abort: threading.Event | None = None) -> Effect:
+    """Run `check` until it is verified or `deadline_s` has passed; the last Effect either way.
+
+    For effects that take a moment to show (a killed container may still be running for a few hundred ms).
+    The evidence says how long it took (`waited_s`) and how many looks (`attempts`).
+    """
+    abort = abort or threading.Event()
+    retrying = Retrying(
+        stop=stop_after_delay(deadline_s) | stop_when_event_set(abort),
+        wait=wait_fixed(interval_s),
+        retry=retry_if_result(lambda effect: not effect.verified),
+        sleep=abort.wait,
+        reraise=False,
+    )
+    try:
+        effect = retrying(check)
+    except RetryError as exc:
+        if abort.is_set():
+            raise Aborted("the run was aborted while checking a fault's effect") from None
+        effect = exc.last_attempt.result()
+    stats = retrying.statistics
+    return Effect(effect.verified, {**effect.evidence, "attempts": stats.get("attempt_number", 1),
+                                    "waited_s": round(stats.get("delay_since_first_attempt", 0.0), 3)})
+
+
 @dataclass
 class FaultContext:
     """What inject and revert get. `abort` is set when the run must stop: long operations should watch it."""
@@ -77,7 +117,9 @@ class Fault(ABC):
     """One kind of fault. Subclass, set `Params` (a pydantic model) and decorate with `@register("name")`.
 
     The engine calls, in order: `check_supported` (before anything runs), `prepare`, journal write,
-    `inject`, journal write, and later `revert` — possibly in another process, from the journal.
+    `inject`, journal write, `check_effect` (journaled; not verified ends the run as an error), and later
+    `revert` then `check_reverted` — possibly in another process, from the journal. For a destructive fault,
+    `check_reverted` runs once its rebuild step (`reverted_by`) has succeeded.
     """
 
     name: ClassVar[str]
@@ -105,6 +147,18 @@ class Fault(ABC):
     @abstractmethod
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         """Undo the fault. Idempotent, and must cope with a record whose `inject` never finished."""
+
+    @abstractmethod
+    def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Observe, right after `inject`, that the fault took effect; the evidence is journaled.
+
+        Measure the effect itself (a connect that fails, a transfer rate), not that a command ran. Polls go
+        through `poll_effect` (tenacity, explicit deadline) and watch `ctx.abort`.
+        """
+
+    @abstractmethod
+    def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """The same observation after the revert: `verified` means the effect is gone."""
 
 
 FAULTS: Registry[type[Fault]] = Registry("fault", ("chaos.faults",))

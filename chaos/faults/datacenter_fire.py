@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from chaos.errors import FaultError
-from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
 from chaos.logging import get_logger
 from chaos.stack import containers
 
@@ -70,3 +70,27 @@ class DatacenterFire(Fault):
             return
         except ProbeFailed:
             run_playbook_or_raise("failover-database", ctx.stack, {"failed_datacenter": datacenter})
+
+    def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Every burned container is gone (or at least not running) and every destroyed volume is gone."""
+        def look() -> Effect:
+            states = {t.service: containers.state(t.id) for t in record.targets}
+            volumes = {v: containers.volume_exists(v) for v in record.state.get("volumes", [])}
+            burned = bool(states) and all(s in ("gone", "exited", "dead") for s in states.values())
+            return Effect(burned and not any(volumes.values()),
+                          {"containers": states, "volumes_left": sorted(v for v, left in volumes.items() if left),
+                           "volumes_destroyed": sorted(v for v, left in volumes.items() if not left)})
+
+        return poll_effect(look, deadline_s=15, abort=ctx.abort)
+
+    def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """After the rebuild step: every service of the datacenter that burned runs again (new containers)."""
+        datacenter = record.state.get("datacenter", "")
+        burned = sorted({t.service for t in record.targets})
+
+        def look() -> Effect:
+            states = containers.datacenter_states(ctx.stack.project, datacenter)
+            seen = {service: states.get(service, "missing") for service in burned}
+            return Effect(all(s == "running" for s in seen.values()), {"datacenter": datacenter, "services": seen})
+
+        return poll_effect(look, deadline_s=60, interval_s=0.5, abort=ctx.abort)

@@ -4,18 +4,26 @@ The targets are the victims (the app replicas, chaos-allowed); the attack itself
 open-model generator (`python -m chaos.load --mix flood`) started inside the client container of `source`,
 bounded by `for_s` so it always stops by itself. It writes its per-second series (JSONL) inside the
 container when it ends (`chaos.probes.flood_report` reads it). Revert stops it early by its pid.
+
+Its effect check reads the generator's own live statistics (rewritten every second): it is running and
+has requests done (answered, refused or timed out), and it holds connections.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.faults.base import register
+from chaos.faults.base import FaultRecord, register
 from chaos.faults.client_process import ClientProcessFault
 from chaos.load.remote import EDGE_INSIDE
+from chaos.stack.containers import read_file
 
 PID_FILE = "/tmp/entchaos-flood.pid"
 SERIES_FILE = "/tmp/entchaos-flood.jsonl"
+LIVE_FILE = "/tmp/entchaos-flood-live.json"
 
 
 class FloodParams(BaseModel):
@@ -36,4 +44,19 @@ class Flood(ClientProcessFault):
         p = self.params
         return ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"constant:{p.rate}",
                 "--duration", f"{p.for_s:g}", "--mix", "flood", "--path", p.path, "--connections", str(p.connections),
-                "--quiet", "--json", SERIES_FILE]
+                "--quiet", "--json", SERIES_FILE, "--live", LIVE_FILE]
+
+    def extra_evidence(self, record: FaultRecord) -> dict[str, Any]:
+        """The requests done so far, from the generator's live snapshot (absent before its first second)."""
+        try:
+            data = read_file(record.state["container"], LIVE_FILE)
+            snapshot = json.loads(data) if data else None
+        except ValueError:  # caught half-way through a write: the next look will do
+            snapshot = None
+        if not snapshot:
+            return {"requests_done": 0}
+        done = sum(sum(tick.get("counts", [])) for tick in snapshot.get("ticks", {}).values())
+        return {"requests_done": done, "rate": self.params.rate}
+
+    def took_effect(self, seen: dict[str, Any]) -> bool:
+        return seen.get("requests_done", 0) > 0

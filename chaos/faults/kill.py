@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
 from chaos.stack import containers
+
+STOPPED = ("exited", "dead", "gone")
 
 
 class KillParams(BaseModel):
@@ -30,3 +32,23 @@ class Kill(Fault):
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         for container_id in record.state.get("killed", []):
             containers.start(container_id)
+
+    def _states(self, record: FaultRecord) -> dict[str, str]:
+        names = {t.id: t.service for t in record.targets}
+        return {names.get(cid, cid[:12]): containers.state(cid) for cid in record.state.get("killed", [])}
+
+    def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Every killed container is no longer running (a signal may take a moment to land: up to 15 s)."""
+        def look() -> Effect:
+            states = self._states(record)
+            return Effect(bool(states) and all(s in STOPPED for s in states.values()), {"states": states})
+
+        return poll_effect(look, deadline_s=15, abort=ctx.abort)
+
+    def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Every killed container runs again."""
+        def look() -> Effect:
+            states = self._states(record)
+            return Effect(all(s == "running" for s in states.values()), {"states": states})
+
+        return poll_effect(look, deadline_s=30, abort=ctx.abort)

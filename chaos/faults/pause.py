@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, FaultContext, FaultRecord, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
 from chaos.stack import containers
+
+
+def _look(record: FaultRecord, wanted: str) -> Effect:
+    states = {t.service: containers.state(t.id) for t in record.targets}
+    return Effect(bool(states) and all(s == wanted for s in states.values()), {"states": states})
 
 
 @register("pause")
@@ -16,3 +21,11 @@ class Pause(Fault):
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         for target in record.targets:
             containers.unpause(target.id)
+
+    def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Every target's state is `paused`."""
+        return poll_effect(lambda: _look(record, "paused"), deadline_s=5, abort=ctx.abort)
+
+    def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Every target's state is `running` again."""
+        return poll_effect(lambda: _look(record, "running"), deadline_s=10, abort=ctx.abort)

@@ -3,9 +3,13 @@
 Like `flood`, the targets are the victims (the app replicas behind the edge); the attack runs inside the
 client container of `source` (`python -m chaos.load.slow_clients`), bounded by `for_s`, and writes a summary
 when it ends (`chaos.probes.slow_clients` reads it). Revert stops it early by its pid.
+
+Its effect check counts the connections the generator holds (its established TCP sockets).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,3 +38,6 @@ class SlowClients(ClientProcessFault):
         return ["python", "-m", "chaos.load.slow_clients", "--host", "edge", "--port", "80",
                 "--connections", str(p.connections), "--for", f"{p.for_s:g}", "--interval", f"{p.interval_s:g}",
                 "--json", SUMMARY_FILE]
+
+    def took_effect(self, seen: dict[str, Any]) -> bool:
+        return seen.get("established", 0) > 0

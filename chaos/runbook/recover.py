@@ -1,7 +1,9 @@
 """`entchaos recover`: revert what a killed run left in the stack, from its journal alone.
 
 Newest fault first, each revert appended to the same journal (so a second recover does nothing);
-a destructive fault's rebuild step is read from the runbook the journal names, and run.
+a destructive fault's rebuild step is read from the runbook the journal names, and run. Each revert is
+checked (`Fault.check_reverted`, journaled as a `fault_effect`): a fault whose effect is still there is not
+recovered, and stays pending for the next `recover`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from chaos.errors import ChaosError, FaultError
 from chaos.events import Bus, Listener, PhaseStarted
-from chaos.faults.base import FAULTS, Fault, FaultRecord
+from chaos.faults.base import FAULTS, Effect, Fault, FaultRecord
 from chaos.faults.registry import Registry
 from chaos.logging import get_logger
 from chaos.report.writer import write_reports
@@ -32,6 +34,7 @@ log = get_logger(__name__)
 class Recovery:
     reverted: list[FaultRecord] = field(default_factory=list)
     failed: list[tuple[FaultRecord, str]] = field(default_factory=list)
+    effects: dict[str, Effect] = field(default_factory=dict)  # step id → the revert check (verified: effect gone)
 
     @property
     def ok(self) -> bool:
@@ -74,10 +77,16 @@ def recover(
                 else:
                     runner.revert(record.step_id, by="recover")
                 result.reverted.append(record)
+                effect = runner.effects.get((record.step_id, "reverted"))
+                log.info("recover_effect_gone", step=record.step_id, fault=record.fault,
+                         evidence=effect.evidence if effect else None)
             except Exception as exc:
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 result.failed.append((record, message))
                 log.error("recover_failed", step=record.step_id, fault=record.fault, error=message)
+            finally:
+                if (record.step_id, "reverted") in runner.effects:
+                    result.effects[record.step_id] = runner.effects[(record.step_id, "reverted")]
     finally:
         journal.close()
         lock.release()

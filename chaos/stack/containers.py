@@ -138,3 +138,67 @@ def write_file(container_id: str, path: str, text: str) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     _container(container_id).put_archive(posixpath.dirname(path) or "/", buffer.getvalue())
+
+
+def state(container_id: str) -> str:
+    """`running`, `paused`, `exited`, `created` … or `gone` when the container no longer exists."""
+    try:
+        return str(docker_client().api.inspect_container(container_id)["State"]["Status"])
+    except NotFound:
+        return "gone"
+
+
+def volume_exists(name: str) -> bool:
+    try:
+        docker_client().api.inspect_volume(name)
+    except NotFound:
+        return False
+    return True
+
+
+def datacenter_states(project: str, datacenter: str) -> dict[str, str]:
+    """Each compose service of the datacenter → its container's state (the newest container of each service)."""
+    filters = {"label": [f"{COMPOSE_PROJECT}={project}", f"{DATACENTER}={datacenter}"]}
+    found: dict[str, tuple[str, str]] = {}
+    for c in docker_client().api.containers(all=True, filters=filters):
+        service = (c.get("Labels") or {}).get("com.docker.compose.service", c["Id"][:12])
+        if service not in found or c["Created"] > int(found[service][0]):
+            found[service] = (str(c["Created"]), c["State"])
+    return {service: st for service, (_, st) in sorted(found.items())}
+
+
+def addresses(container_id: str) -> dict[str, str]:
+    """Network name → the container's IPv4 address on it."""
+    attrs = docker_client().api.inspect_container(container_id)
+    nets = attrs["NetworkSettings"].get("Networks") or {}
+    return {name: n["IPAddress"] for name, n in nets.items() if n.get("IPAddress")}
+
+
+def peer_on(project: str, network: str, exclude: set[str]) -> tuple[str, str] | None:
+    """A running container of the project on `network`, not in `exclude`: (id, its address there)."""
+    filters = {"label": [f"{COMPOSE_PROJECT}={project}"], "network": [network], "status": ["running"]}
+    for c in sorted(docker_client().api.containers(filters=filters), key=lambda c: c["Names"][0]):
+        if c["Id"] in exclude:
+            continue
+        ip = ((c.get("NetworkSettings") or {}).get("Networks") or {}).get(network, {}).get("IPAddress")
+        if ip:
+            return c["Id"], ip
+    return None
+
+
+def peer_of(container_id: str, project: str, exclude: set[str]) -> tuple[str, str, str, str] | None:
+    """A running peer sharing a network with the container: (peer id, network, peer address, container address)."""
+    for network, ip in sorted(addresses(container_id).items()):
+        found = peer_on(project, network, exclude | {container_id})
+        if found is not None:
+            return found[0], network, found[1], ip
+    return None
+
+
+def service_of(container_id: str) -> str:
+    """The compose service of a container (its short id when it has none)."""
+    try:
+        labels = docker_client().api.inspect_container(container_id)["Config"].get("Labels") or {}
+    except NotFound:
+        return container_id[:12]
+    return str(labels.get("com.docker.compose.service") or container_id[:12])

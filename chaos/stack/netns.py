@@ -6,9 +6,15 @@ As Pumba does: `--network container:<id>` with NET_ADMIN, so it works wherever D
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import random
+from pathlib import Path
+from typing import Any
 
-from docker.errors import ContainerError, ImageNotFound
+from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from chaos.errors import EnvironmentProblem, FaultError, UnsupportedFault
 from chaos.logging import get_logger
@@ -61,3 +67,65 @@ def require_qdisc(kind: str, fault: str) -> None:
             f"fault {fault!r} needs the '{kind}' qdisc, which this kernel does not have",
             fix=f"run it on a kernel with sch_{kind} (modprobe sch_{kind}), or drop the step from the runbook",
         )
+
+
+AGENT_SOURCE = Path(__file__).with_name("netns_agent.py")
+
+
+class NetnsAgent:
+    """The probe agent (`netns_agent.py`) serving on `port` inside a container's network namespace.
+
+    A detached nettools container (`--network container:<id>`); `run` execs the agent's client modes in it,
+    so they too act from that namespace. Removed on exit. Used by the faults' effect checks.
+    """
+
+    def __init__(self, container_id: str, port: int | None = None, *, ready_s: float = 15.0) -> None:
+        self.container_id = container_id
+        self.port = port or random.randint(20000, 29999)
+        self.ready_s = ready_s
+        self.source = AGENT_SOURCE.read_text()
+        self._helper: Any = None
+
+    def __enter__(self) -> NetnsAgent:
+        try:
+            self._helper = docker_client().containers.run(
+                NETTOOLS_IMAGE, ["python3", "-c", self.source, "serve", str(self.port)],
+                network_mode=f"container:{self.container_id}", detach=True, labels={"entchaos.helper": "netns"},
+            )
+        except ImageNotFound as exc:
+            raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
+        except APIError as exc:
+            raise FaultError(f"no probe agent in the namespace of {self.container_id[:12]}: {exc}") from exc
+        try:
+            Retrying(stop=stop_after_delay(self.ready_s), wait=wait_fixed(0.05),
+                     retry=retry_if_result(lambda ready: not ready), reraise=True)(self._ready)
+        except RetryError:
+            self.__exit__()
+            raise FaultError(f"the probe agent in the namespace of {self.container_id[:12]} did not start "
+                             f"within {self.ready_s:g} s") from None
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _ready(self) -> bool:
+        self._helper.reload()
+        logs = self._helper.logs().decode(errors="replace")
+        if self._helper.status == "exited":
+            raise FaultError(f"the probe agent in the namespace of {self.container_id[:12]} died: {logs.strip()}",
+                             fix=f"is `{NETTOOLS_IMAGE}` built with python3? run `entchaos stack build`")
+        return "ready" in logs
+
+    def run(self, mode: str, *args: object) -> dict[str, Any]:
+        code, out = self._helper.exec_run(["python3", "-c", self.source, mode, *map(str, args)])
+        text = out.decode(errors="replace").strip()
+        if code != 0:
+            raise FaultError(f"probe `{mode} {' '.join(map(str, args))}` failed in the namespace of "
+                             f"{self.container_id[:12]}: {text.splitlines()[-1] if text else code}")
+        return dict(json.loads(text.splitlines()[-1]))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._helper is not None:
+            with contextlib.suppress(NotFound, APIError):
+                self._helper.remove(force=True)
+            self._helper = None

@@ -1,0 +1,177 @@
+"""The probe agent the network faults' effect checks run inside a namespace (stdlib only: `python3 -c` in nettools).
+
+Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's source to a helper container.
+
+    serve PORT                      TCP and UDP on PORT; prints "ready" once bound. A TCP client's first line
+                                    says what it wants: SINK (drain to EOF, answer the byte count) or
+                                    COUNT <tag> (how many UDP datagrams tagged so arrived); anything else: closed.
+    connect HOST PORT TIMEOUT_S     one TCP connect                        → {"ok", "ms", "error"}
+    send HOST PORT BYTES TIMEOUT_S  BYTES through a SINK, timed to its answer → {"bytes", "seconds", "kbit_s"}
+    udp HOST PORT N GAP_S TAG       N tagged datagrams, one every GAP_S      → {"sent", "send_errors"}
+    count PORT TAG                  ask the local server (loopback)         → {"received"}
+    syn HOST PORT N TIMEOUT_S BATCH N TCP connects, BATCH at a time: answered (accepted or refused) within
+                                    TIMEOUT_S (below the 1 s SYN retransmission) → {"tried", "answered"}
+    rtt HOST PORT N                 N TCP connects, their times               → {"median_ms", "min_ms"}
+"""
+
+import errno
+import json
+import select
+import socket
+import statistics
+import struct
+import sys
+import threading
+import time
+
+
+def serve(port: int) -> None:
+    seen: dict = {}
+    last = [0.0]
+    lock = threading.Lock()
+
+    def udp_loop(sock: socket.socket) -> None:
+        while True:
+            data, _ = sock.recvfrom(2048)
+            tag, _, seq = data.decode(errors="replace").partition(" ")
+            with lock:
+                seen.setdefault(tag, set()).add(seq)
+                last[0] = time.monotonic()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            f = conn.makefile("rb")
+            line = f.readline().decode(errors="replace").strip()
+            if line == "SINK":
+                n = 0
+                while True:
+                    chunk = f.read1(65536)
+                    if not chunk:
+                        break
+                    n += len(chunk)
+                conn.sendall(f"{n}\n".encode())
+            elif line.startswith("COUNT "):
+                quiet_until = time.monotonic() + 3.0  # the last datagrams may still be on their way: 0.2 s of quiet
+                while time.monotonic() < quiet_until and time.monotonic() - last[0] < 0.2:
+                    time.sleep(0.05)
+                with lock:
+                    n = len(seen.get(line[6:], ()))
+                conn.sendall(f"{n}\n".encode())
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    udp.bind(("0.0.0.0", port))
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("0.0.0.0", port))
+    tcp.listen(256)
+    threading.Thread(target=udp_loop, args=(udp,), daemon=True).start()
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        conn, _ = tcp.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+def connect(host: str, port: int, timeout_s: float) -> dict:
+    t0 = time.monotonic()
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        return {"ok": False, "ms": round(1000 * (time.monotonic() - t0), 1), "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "ms": round(1000 * (time.monotonic() - t0), 1), "error": None}
+
+
+def send(host: str, port: int, nbytes: int, timeout_s: float) -> dict:
+    sock = socket.create_connection((host, port), timeout=timeout_s)
+    sock.settimeout(timeout_s)
+    sock.sendall(b"SINK\n")
+    block = b"\0" * 65536
+    t0 = time.monotonic()
+    left = nbytes
+    while left > 0:
+        left -= sock.send(block[: min(left, len(block))])
+    sock.shutdown(socket.SHUT_WR)
+    received = int(sock.makefile().readline() or 0)  # answered once the sink has read everything
+    seconds = time.monotonic() - t0
+    sock.close()
+    return {"bytes": received, "seconds": round(seconds, 3), "kbit_s": round(received * 8 / 1000 / seconds, 1)}
+
+
+def udp(host: str, port: int, n: int, gap_s: float, tag: str) -> dict:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    errors = 0
+    due = time.monotonic()
+    for i in range(n):
+        try:
+            sock.sendto(f"{tag} {i}".encode(), (host, port))
+        except OSError:  # EPERM: an iptables DROP in OUTPUT refuses the datagram at once
+            errors += 1
+        due += gap_s
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    return {"sent": n, "send_errors": errors}
+
+
+def count(port: int, tag: str) -> dict:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(f"COUNT {tag}\n".encode())
+    return {"received": int(sock.makefile().readline() or 0)}
+
+
+def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
+    answered = tried = 0
+    while tried < n:
+        socks = []
+        for _ in range(min(batch, n - tried)):
+            tried += 1
+            s = socket.socket()
+            s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a RST
+            try:
+                s.connect((host, port))
+            except BlockingIOError:
+                pass
+            except OSError:  # EPERM: dropped on the way out
+                s.close()
+                continue
+            socks.append(s)
+        pending = set(socks)
+        deadline = time.monotonic() + timeout_s
+        while pending and deadline > time.monotonic():
+            _, ready, _ = select.select([], list(pending), [], deadline - time.monotonic())
+            for s in ready:
+                pending.discard(s)
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED):
+                    answered += 1
+        for s in socks:
+            s.close()
+    return {"tried": tried, "answered": answered}
+
+
+def rtt(host: str, port: int, n: int) -> dict:
+    times = [connect(host, port, 5.0) for _ in range(n)]
+    ok = [t["ms"] for t in times if t["ok"]]
+    return {"median_ms": statistics.median(ok) if ok else None, "min_ms": min(ok) if ok else None,
+            "failed": n - len(ok)}
+
+
+def main(argv: list) -> None:
+    mode, args = argv[0], argv[1:]
+    if mode == "serve":
+        serve(int(args[0]))
+        return
+    result = {
+        "connect": lambda: connect(args[0], int(args[1]), float(args[2])),
+        "send": lambda: send(args[0], int(args[1]), int(args[2]), float(args[3])),
+        "udp": lambda: udp(args[0], int(args[1]), int(args[2]), float(args[3]), args[4]),
+        "count": lambda: count(int(args[0]), args[1]),
+        "syn": lambda: syn(args[0], int(args[1]), int(args[2]), float(args[3]), int(args[4])),
+        "rtt": lambda: rtt(args[0], int(args[1]), int(args[2])),
+    }[mode]()
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
