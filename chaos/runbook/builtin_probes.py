@@ -8,6 +8,8 @@ from chaos.errors import ProbeFailed
 from chaos.runbook.load import PERCENTILES, LoadStats
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
+SETTLE_S = 1.0
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -46,9 +48,13 @@ def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int =
     if ctx.window is not None:
         stats = ctx.load.stats(since=ctx.window[0], until=ctx.window[1])
         where = f"the {ctx.window[1] - ctx.window[0]:g} s window"
+    elif window_s is None:
+        stats, where = ctx.load.stats(), "the whole run"
     else:
-        stats = ctx.load.stats(since=None if window_s is None else ctx.clock() - window_s)
-        where = f"the last {window_s} s"
+        # The newest second is left out (its answers are still in flight): the window ends a second ago.
+        until = ctx.clock() - SETTLE_S
+        stats = ctx.load.stats(since=until - window_s, until=until)
+        where = f"the last {window_s:g} s"
     if stats.requests < min_requests:
         # A handful of answers says nothing about a steady state (the load may have just started).
         raise ProbeFailed(f"only {stats.requests} requests in {where} (at least {min_requests} needed)",
