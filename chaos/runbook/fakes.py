@@ -7,6 +7,7 @@ registries `fake_registries()` derives, never in the global ones.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from chaos.errors import FaultError, PlaybookFailed
 from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord
 from chaos.faults.registry import Registry
-from chaos.runbook.load import LoadStats
+from chaos.runbook.load import TICK_S, LoadStats, TickCount
 from chaos.runbook.probe import PROBES, Measurement, Probe, ProbeContext
 
 
@@ -205,18 +206,47 @@ class FakeLoad:
     def stop(self) -> None:
         self.stopped_at = self.stopped_at or self.clock()
 
+    RATE = 100  # requests a second, 10 a tick
+
+    def _until(self, until: float | None) -> float:
+        end = self.stopped_at or self.clock()
+        return end if until is None else min(until, end)
+
+    def ticks(self, since: float, until: float | None = None) -> list[TickCount]:
+        assert self.started_at is not None, "ticks before start"
+        first = math.ceil(max(since, self.started_at) / TICK_S - 1e-6)
+        last = math.floor(self._until(until) / TICK_S + 1e-6)
+        out = []
+        for k in range(first, last):
+            values = self.stack.values_at((k + 0.5) * TICK_S) if self.stack else {}
+            tried = self.RATE // 10
+            out.append(TickCount(k * TICK_S, tried, round(tried * self.availability(values))))
+        return out
+
+    def series(self, step_s: float = 1.0) -> tuple[float, list[dict[str, Any]]]:
+        assert self.started_at is not None
+        rows = []
+        t = 0.0
+        while self.started_at + t + step_s <= self._until(None) + 1e-9:
+            s = self.stats(self.started_at + t, self.started_at + t + step_s)
+            rows.append({"t": round(t, 3), "sent": s.requests, "by_class": dict(s.by_class),
+                         "availability": s.availability, "p50_ms": s.percentile_ms(50),
+                         "p95_ms": s.percentile_ms(95), "p99_ms": s.percentile_ms(99)})
+            t += step_s
+        return self.started_at, rows
+
     def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
         assert self.started_at is not None, "stats before start"
         since = max(since or self.started_at, self.started_at)
-        until = min(until or self.clock(), self.stopped_at or self.clock())
+        until = self._until(until)
         if until <= since:
-            return LoadStats()
+            return LoadStats(since=since, until=since)
         cuts = [since, *(self.stack.changes_between(since, until) if self.stack else []), until]
         segments = []  # (share of the window, availability, p95) for each stretch of constant values
         for a, b in itertools.pairwise(cuts):
             values = self.stack.values_at((a + b) / 2) if self.stack else {}
             segments.append(((b - a) / (until - since), self.availability(values), self.p95_ms(values)))
-        requests = max(1, int((until - since) * 100))
+        requests = max(1, int((until - since) * self.RATE))
         failures = round(requests * sum(share * (1 - avail) for share, avail, _ in segments))
         # p95 of the mix: the slowest stretch that holds at least 5 % of the requests
         share, p95 = 0.0, 0.0
@@ -226,7 +256,10 @@ class FakeLoad:
             if share >= 0.05:
                 break
         return LoadStats(requests, failures, {50.0: p95 / 2, 95.0: p95, 99.0: p95 * 1.5}, requests // 10,
-                         self.lost_acked_writes)
+                         self.lost_acked_writes, since=since, until=until,
+                         by_class={"app": requests - failures, "error": failures},
+                         failed_by_class={"error": failures} if failures else {},
+                         journeys=requests // 5, failed_journeys={"error": failures // 5} if failures // 5 else {})
 
 
 def fake_registries(
@@ -275,5 +308,6 @@ class FakeWorld:
             "state_dir": self.root / "state",
             "faults": faults,
             "probes": probes,
+            "settle_s": 0.0,  # the fake load answers at once
         }
         return (engine_class or Engine)(runbook, self.stack, **{**defaults, **options})

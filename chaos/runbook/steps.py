@@ -24,6 +24,7 @@ from chaos.events import (
     FaultInjected,
     FaultInjecting,
     FaultReverted,
+    ImpactMeasured,
     ManualPrompt,
     MetricRecorded,
     StepFinished,
@@ -32,7 +33,7 @@ from chaos.events import (
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord
 from chaos.logging import get_logger
 from chaos.runbook import model as m
-from chaos.runbook.load import LoadHandle
+from chaos.runbook.load import LoadHandle, LoadStats
 from chaos.runbook.operator import Operator, Unattended
 from chaos.runbook.plan import PlannedStep, select_targets
 from chaos.runbook.probe import Measurement, Probe, ProbeContext
@@ -87,12 +88,16 @@ class StepRunner:
     effects: dict[tuple[str, str], Effect] = field(default_factory=dict)  # (step id, injected|reverted) → last seen
     clock: Callable[[], float] = time.time
     folder: Path | None = None  # the run's report folder
+    window: tuple[float, float] | None = None  # set while probes are judged over a fixed window (the baseline)
+    baseline: LoadStats | None = None  # the load over the measured baseline, once measured
+    impacts: list[ImpactMeasured] = field(default_factory=list)  # each fault's impact, measured at verify
 
     # ---- shared helpers ----------------------------------------------------------------------------------------
 
     def probe_context(self) -> ProbeContext:
         started = {step_id: t.started_at for step_id, t in self.times.items()}
-        return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started)
+        return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started,
+                            self.window)
 
     def measure(self, probe: Probe) -> Measurement:
         return probe.measure(self.probe_context())
