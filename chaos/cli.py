@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -114,10 +115,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chaos.runbook.launch import run, stack_for, validate
 
     runbook = validate(args.runbook)
+    from chaos.report.console import verdict_text
+
     result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday)
-    print(f"\nverdict: {result.verdict.upper()}" + (f" — {result.reason}" if result.reason else ""))
-    for name, value in sorted(result.metrics.items()):
-        print(f"  {name:28} {value}")
+    summary_path = result.folder / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {
+        "verdict": result.verdict, "reason": result.reason, "metrics": result.metrics}
+    print("\n" + verdict_text(summary))
     print(f"report: {result.folder}/report.html")
     return result.exit_code
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from chaos import events as ev
+from chaos.report.figures import evidence, figure, number, observed, seconds
+from chaos.report.markdown import impact_lines
 
 ICON = {"pass": "PASS", "fail": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
 
@@ -30,10 +32,20 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.FaultInjected: lambda e: f"  ! {e.record.fault} injected in {e.duration_s:.2f} s",
     ev.FaultReverted: lambda e: f"  ↺ {e.fault} ({e.step_id}) reverted by {e.by} in {e.duration_s:.2f} s"
     if e.ok else f"  ✗ revert of {e.fault} ({e.step_id}) failed: {e.error}",
-    ev.CheckDone: lambda e: f"  {'✓' if e.passed else '✗'} {e.name}: {e.observed!r} (expected {e.expected})"
-    + (f" {e.message}" if e.message else ""),
-    ev.MetricRecorded: lambda e: f"  = {e.name} {e.value}",
-    ev.StopConditionBreached: lambda e: f"STOP: {e.name} observed {e.observed!r}, expected {e.expected}, "
+    ev.CheckDone: lambda e: f"  {'✓' if e.passed else '✗'} {e.name}: {figure(e.metric, e.observed)} "
+    f"(expected {e.expected})" + (f" {e.message}" if e.message else ""),
+    ev.MetricRecorded: lambda e: f"  = {e.name} {figure(e.name, e.value)}",
+    ev.FaultEffect: lambda e: f"  {'✓' if e.verified else '✗'} {e.fault} ({e.step_id}) "
+    + ("took effect" if e.phase == "injected" else "is gone after the revert") + (": " if e.verified else
+                                                                                  " NOT observed: ")
+    + evidence(e.evidence, 100),
+    ev.WindowMeasured: lambda e: f"  = window {e.name} [{seconds(e.until - e.since)}]: {e.requests} requests, "
+    f"{figure('availability', e.availability)} served, p95 {figure('p95_ms', e.p95_ms)}",
+    ev.ImpactMeasured: lambda e: f"  = impact of {e.step_id}: "
+    + (seconds(e.impact_window_s) if e.recovered_at is not None else "not recovered")
+    + f", {figure('impact_availability', e.impact_availability)} served, outage {seconds(e.outage_s)}",
+    ev.LoadSeries: lambda e: None,  # the report plots it
+    ev.StopConditionBreached: lambda e: f"STOP: {e.name} observed {number(e.observed)}, expected {e.expected}, "
     f"for {e.for_s:g} s: aborting",
     ev.ManualPrompt: lambda e: f"  >>> PEOPLE: {e.instruction}"
     + (f" (you have {e.timeout_s:g} s)" if e.timeout_s else ""),
@@ -60,3 +72,32 @@ class ConsoleView:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
         self.stream.write(f"{stamp} +{event.at - self._t0:6.1f}s {line}\n")
         self.stream.flush()
+
+
+def verdict_text(summary: Mapping[str, Any]) -> str:
+    """What a finished run prints: the verdict, the baseline, each fault's impact, every figure with its unit."""
+    verdict = summary["verdict"]
+    lines = [f"verdict: {verdict.upper()}" + (f" — {summary['reason']}" if summary.get("reason") else "")]
+    b = summary.get("baseline")
+    if b:
+        lines.append(f"  baseline ({seconds(_length(b))}): {figure('availability', b.get('availability'))} served, "
+                     f"p50 {figure('p50_ms', b.get('p50_ms'))}, p95 {figure('p95_ms', b.get('p95_ms'))}, "
+                     f"p99 {figure('p99_ms', b.get('p99_ms'))}, {number(b.get('rps'), 'req/s')}")
+    for fault in summary.get("faults", []):
+        body = impact_lines(fault)
+        if body:
+            lines.append(f"  {fault['step_id']} ({fault['fault']}):")
+            lines += [f"    {line}" for line in body]
+    failed = [c for c in summary.get("checks", []) if not c["passed"]]
+    for c in failed:
+        lines.append(f"  ✗ {c['name']}: observed {observed(c)}, expected {c['expected']}")
+    if summary.get("metrics"):
+        width = max(len(name) for name in summary["metrics"]) + 2
+        lines.append("  figures:")
+        lines += [f"    {name:{width}} {figure(name, value)}" for name, value in sorted(summary["metrics"].items())]
+    return "\n".join(lines)
+
+
+def _length(window: Mapping[str, Any]) -> float | None:
+    t0, t1 = window.get("t0_s"), window.get("t1_s")
+    return None if t0 is None or t1 is None else t1 - t0

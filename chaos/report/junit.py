@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from chaos.report.figures import observed
+
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
@@ -23,7 +25,7 @@ def junit_xml(summary: Mapping[str, Any]) -> str:
                              name=check["name"])
         if not check["passed"]:
             failures += 1
-            text = f"expected {check['expected']}, observed {_text(check['observed'])}"
+            text = f"expected {_text(check['expected'])}, observed {observed(check)}"
             if check.get("message"):
                 text += f" ({check['message']})"
             failure = ET.SubElement(case, "failure", message=text, type="CheckFailed")
@@ -40,7 +42,7 @@ def junit_xml(summary: Mapping[str, Any]) -> str:
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     props = ET.Element("properties")
-    for name, value in sorted(summary["metrics"].items()):
+    for name, value in sorted(summary["metrics"].items()):  # full precision: for tools, not for reading
         ET.SubElement(props, "property", name=name, value=str(value))
     ET.SubElement(props, "property", name="verdict", value=summary["verdict"])
     suite.insert(0, props)

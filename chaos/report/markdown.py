@@ -6,41 +6,112 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, sig3
+
 MARK = {"pass": "PASS", "fail": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
 
 
 def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else number(value) if isinstance(value, int | float) or value is None \
+        else json.dumps(value)
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _took(value: float | None) -> str:
+    """A duration in a column headed `(s)`."""
+    return MISSING if value is None else sig3(value)
 
 
 def summary_md(summary: Mapping[str, Any]) -> str:
     lines = [f"# {summary['runbook']}: {MARK.get(summary['verdict'], summary['verdict'])}", ""]
     if summary.get("description"):
         lines += [summary["description"], ""]
+    if summary.get("started_at"):
+        lines += [f"Started {moment(summary['started_at'])}, project {summary.get('project')}, "
+                  f"exit code {summary.get('exit_code')}.", ""]
     if summary.get("reason"):
         lines += [f"**Why:** {summary['reason']}", ""]
     lines += ["## Figures", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {name} | {_cell(value)} |" for name, value in summary["metrics"].items()]
+    lines += [f"| {name} | {_cell(figure(name, value))} |" for name, value in summary["metrics"].items()]
     lines += ["", "## Checks", "", "| check | expected | observed | result |", "|---|---|---|---|"]
     for c in summary["checks"]:
-        lines.append(f"| {_cell(c['name'])} | {_cell(c['expected'])} | {_cell(c['observed'])} | "
+        lines.append(f"| {_cell(c['name'])} | {_cell(c['expected'])} | {_cell(observed(c))} | "
                      f"{'pass' if c['passed'] else 'FAIL'} |")
+    lines += impact_section(summary)
+    lines += windows_section(summary.get("windows") or [])
     if summary["faults"]:
-        lines += ["", "## Faults", "", "| step | fault | targets | injected (s) | reverted (s) | by |",
+        lines += ["", "## Faults", "", "| step | fault | targets | injected at | reverted at | by |",
                   "|---|---|---|---|---|---|"]
         for f in summary["faults"]:
-            lines.append(f"| {f['step_id']} | {f['fault']} | {', '.join(f['targets'])} | {f['injected_t_s']} | "
-                         f"{_cell(f['reverted_t_s']) if f['reverted_t_s'] is not None else 'NOT REVERTED'} | "
+            lines.append(f"| {f['step_id']} | {f['fault']} | {', '.join(f['targets'])} | "
+                         f"{seconds(f['injected_t_s'])} | "
+                         f"{seconds(f['reverted_t_s']) if f['reverted_t_s'] is not None else 'NOT REVERTED'} | "
                          f"{f['reverted_by'] or ''} |")
-    lines += ["", "## Steps", "", "| phase | step | kind | start (s) | took (s) | result |"]
+    lines += ["", "## Steps", "", "| phase | step | kind | start | took | result |"]
     lines += ["|---|---|---|---|---|---|"]
     for s in summary["steps"]:
         result = "ok" if s["ok"] else f"failed: {_cell(s['error'])}" if s["ok"] is False else "?"
-        lines.append(f"| {s['phase']} | {s['step_id']} | {s['kind']} | {s['start_t_s']} | {s['duration_s']} | "
-                     f"{result} |")
+        lines.append(f"| {s['phase']} | {s['step_id']} | {s['kind']} | {seconds(s['start_t_s'])} | "
+                     f"{seconds(s['duration_s'])} | {result} |")
     lines += post_incident_review(summary)
     return "\n".join(lines) + "\n"
+
+
+def _between(t0: float | None, t1: float | None) -> str:
+    return f"{seconds(t0)} → {seconds(t1) if t1 is not None else 'the end'}"
+
+
+def _effect(effect: Mapping[str, Any] | None) -> str:
+    if effect is None:
+        return "not checked"
+    verdict = "verified" if effect.get("verified") else "NOT observed"
+    return f"{verdict} at {seconds(effect.get('t_s'))} ({evidence(effect.get('evidence'))})"
+
+
+def impact_lines(fault: Mapping[str, Any]) -> list[str]:
+    """What one fault did to users, in a few lines (summary.md and the console's verdict)."""
+    i = fault.get("impact")
+    lines = []
+    if i:
+        recovered = (f"until availability held ≥ {figure('availability', i.get('level'))} for "
+                     f"{seconds(i.get('hold_s'))}" if i.get("recovered") else "availability NEVER came back")
+        lines += [
+            f"impact window: {seconds(i.get('impact_window_s'))} ({_between(i.get('t0_s'), i.get('t1_s'))}), "
+            f"{recovered}",
+            f"served in it: {figure('impact_availability', i.get('impact_availability'))}",
+            f"outage (< 50 % served): {seconds(i.get('outage_s'))}"
+            + (f" ({_between(i.get('outage_t0_s'), i.get('outage_t1_s'))})" if i.get("outage_t0_s") is not None
+               and i.get("outage_s") else ""),
+            f"failed requests: {figure('failed_requests', i.get('failed_requests') or {'none': 0})}; "
+            f"failed journeys: {figure('failed_journeys', i.get('failed_journeys') or {'none': 0})}",
+            f"p95 after recovery: {figure('recovered_p95_ratio', i.get('recovered_p95_ratio'))} the baseline's",
+        ]
+    if fault.get("effect") is not None or fault.get("reverted_effect") is not None:
+        lines.append(f"effect: {_effect(fault.get('effect'))}; after the revert: "
+                     f"{_effect(fault.get('reverted_effect'))}")
+    return lines
+
+
+def impact_section(summary: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for f in summary["faults"]:
+        body = impact_lines(f)
+        if body:
+            lines += ["", f"### {f['step_id']} ({f['fault']})", "", *(f"- {line}" for line in body)]
+    return ["", "## Impact", *lines] if lines else []
+
+
+def windows_section(windows: list[Mapping[str, Any]]) -> list[str]:
+    if not windows:
+        return []
+    lines = ["", "## Windows", "", "| window | span | requests | availability | p50 | p95 | p99 | rate |",
+             "|---|---|---|---|---|---|---|---|"]
+    for w in windows:
+        lines.append(f"| {w['name']} | {_between(w.get('t0_s'), w.get('t1_s'))} | "
+                     f"{figure('requests', w.get('requests'))} | {figure('availability', w.get('availability'))} | "
+                     f"{figure('p50_ms', w.get('p50_ms'))} | {figure('p95_ms', w.get('p95_ms'))} | "
+                     f"{figure('p99_ms', w.get('p99_ms'))} | {number(w.get('rps'), 'req/s')} |")
+    return lines
 
 
 def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
@@ -57,14 +128,14 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
         who = "people" if s["kind"] == "manual" else "toolkit"
         outcome = "done" if s["ok"] else "NOT done"
         ended = round(s["start_t_s"] + s["duration_s"], 3)
-        events.append((ended, f"{s['step_id']} {outcome} ({who}, {s['duration_s']} s)"))
+        events.append((ended, f"{s['step_id']} {outcome} ({who}, {seconds(s['duration_s'])})"))
     lines += [f"- t+{t:.1f} s: {text}" for t, text in sorted(events)]
     lines += ["", "### What people did", "", "| step | instruction | took (s) | result |", "|---|---|---|---|"]
     for s in manual:
-        lines.append(f"| {s['step_id']} | {_cell(s.get('description', ''))} | {s['duration_s']} | "
+        lines.append(f"| {s['step_id']} | {_cell(s.get('description', ''))} | {_took(s['duration_s'])} | "
                      f"{'done' if s['ok'] else 'not done in time'} |")
     failed = [c for c in summary["checks"] if not c["passed"]]
     lines += ["", "### What to learn", ""]
-    lines += [f"- {c['name']}: expected {c['expected']}, observed {_cell(c['observed'])}" for c in failed] or [
+    lines += [f"- {c['name']}: expected {c['expected']}, observed {_cell(observed(c))}" for c in failed] or [
         "- every check passed: keep the runbook, shorten the human steps next time"]
     return lines
