@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from chaos import events as ev
-from chaos.report.figures import evidence, figure, number, observed, seconds
+from chaos.report.figures import evidence, figure, number, observed, seconds, tidy
 from chaos.report.markdown import impact_lines
 
 ICON = {"pass": "PASS", "fail": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
@@ -27,13 +27,13 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.LoadSampled: lambda e: None,  # the report plots them; one a second would drown the view
     ev.StepStarted: lambda e: f"▶ {e.step_id} ({e.step_kind}): {e.description}",
     ev.StepFinished: lambda e: f"{'✓' if e.ok else '✗'} {e.step_id} in {e.duration_s:.1f} s"
-    + (f": {e.error}" if e.error else ""),
+    + (f": {tidy(e.error)}" if e.error else ""),
     ev.FaultInjecting: lambda e: f"  ! injecting {e.record.fault} into {_targets(e.record)}",
     ev.FaultInjected: lambda e: f"  ! {e.record.fault} injected in {e.duration_s:.2f} s",
     ev.FaultReverted: lambda e: f"  ↺ {e.fault} ({e.step_id}) reverted by {e.by} in {e.duration_s:.2f} s"
     if e.ok else f"  ✗ revert of {e.fault} ({e.step_id}) failed: {e.error}",
     ev.CheckDone: lambda e: f"  {'✓' if e.passed else '✗'} {e.name}: {figure(e.metric, e.observed)} "
-    f"(expected {e.expected})" + (f" {e.message}" if e.message else ""),
+    f"(expected {e.expected})" + (f" {tidy(e.message)}" if e.message else ""),
     ev.MetricRecorded: lambda e: f"  = {e.name} {figure(e.name, e.value)}",
     ev.FaultEffect: lambda e: f"  {'✓' if e.verified else '✗'} {e.fault} ({e.step_id}) "
     + ("took effect" if e.phase == "injected" else "is gone after the revert") + (": " if e.verified else
@@ -49,9 +49,9 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     f"for {e.for_s:g} s: aborting",
     ev.ManualPrompt: lambda e: f"  >>> PEOPLE: {e.instruction}"
     + (f" (you have {e.timeout_s:g} s)" if e.timeout_s else ""),
-    ev.RunInterrupted: lambda e: f"interrupted: {e.reason}; rolling back",
+    ev.RunInterrupted: lambda e: f"interrupted: {tidy(e.reason)}; rolling back",
     ev.RunFinished: lambda e: f"verdict {ICON.get(e.verdict, e.verdict)} (exit {e.exit_code}) after "
-    f"{e.duration_s:.1f} s" + (f": {e.reason}" if e.reason else ""),
+    f"{e.duration_s:.1f} s" + (f": {tidy(e.reason)}" if e.reason else ""),
 }
 
 
@@ -77,7 +77,7 @@ class ConsoleView:
 def verdict_text(summary: Mapping[str, Any]) -> str:
     """What a finished run prints: the verdict, the baseline, each fault's impact, every figure with its unit."""
     verdict = summary["verdict"]
-    lines = [f"verdict: {verdict.upper()}" + (f" — {summary['reason']}" if summary.get("reason") else "")]
+    lines = [f"verdict: {verdict.upper()}" + (f" — {tidy(summary['reason'])}" if summary.get("reason") else "")]
     b = summary.get("baseline")
     if b:
         lines.append(f"  baseline ({seconds(_length(b))}): {figure('availability', b.get('availability'))} served, "

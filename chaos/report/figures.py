@@ -110,6 +110,15 @@ def seconds(value: float | None) -> str:
     return number(value, "s")
 
 
+_LONG = re.compile(r"(?<![\w.:])-?\d+\.\d{4,}(?![\w.])")
+
+
+def tidy(text: str | None) -> str:
+    """Free text written by the engine (a verdict's reason, a check's message) with any long number in it rounded
+    to 3 significant figures: 'observed 0.9180035650623886' -> 'observed 0.918'."""
+    return _LONG.sub(lambda m: sig3(float(m.group(0))), text or "")
+
+
 def moment(iso: str | None) -> str:
     """An ISO timestamp as people read it, to the second: `2026-04-06 09:02:00 UTC`."""
     if not iso:

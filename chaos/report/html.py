@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds
+from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, tidy
 from chaos.report.timeline import timeline_svg
 
 CSS = """
@@ -107,7 +107,7 @@ def report_html(summary: Mapping[str, Any]) -> str:
         [_td(c["name"]), _td(c.get("phase") or ""), _td(c["expected"] if isinstance(c["expected"], str)
                                                          else number(c["expected"])),
          _num(observed(c)),
-         _td("pass", "yes") if c["passed"] else _td(f"FAIL {c.get('message') or ''}".strip(), "no")]
+         _td("pass", "yes") if c["passed"] else _td(f"FAIL {tidy(c.get('message'))}".strip(), "no")]
         for c in summary["checks"]
     ], "No check was made.")
     faults = _table(["step", "fault", "targets", "injected at", "inject took", "reverted at", "revert took", "by"], [
@@ -119,10 +119,10 @@ def report_html(summary: Mapping[str, Any]) -> str:
     ], "No fault was injected.")
     steps = _table(["phase", "step", "kind", "what", "start", "took", "result"], [
         [_td(s["phase"]), _td(s["step_id"]), _td(s["kind"]), _td(s["description"]), _num(seconds(s["start_t_s"])),
-         _num(seconds(s["duration_s"])), _td("ok", "yes") if s["ok"] else _td(s["error"] or "?", "no")]
+         _num(seconds(s["duration_s"])), _td("ok", "yes") if s["ok"] else _td(tidy(s["error"]) or "?", "no")]
         for s in summary["steps"]
     ])
-    reason = f"<p><b>Why:</b> {escape(summary['reason'])}</p>" if summary.get("reason") else ""
+    reason = f"<p><b>Why:</b> {escape(tidy(summary['reason']))}</p>" if summary.get("reason") else ""
     stop = summary.get("stop_condition")
     if stop:
         reason += (f"<p><b>Stop condition:</b> {escape(str(stop.get('name')))} observed "

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from chaos.report.figures import observed
+from chaos.report.figures import observed, tidy
 
 
 def _text(value: Any) -> str:
@@ -27,7 +27,7 @@ def junit_xml(summary: Mapping[str, Any]) -> str:
             failures += 1
             text = f"expected {_text(check['expected'])}, observed {observed(check)}"
             if check.get("message"):
-                text += f" ({check['message']})"
+                text += f" ({tidy(check['message'])})"
             failure = ET.SubElement(case, "failure", message=text, type="CheckFailed")
             failure.text = text
     if summary["verdict"] in ("aborted", "error") or not checks:
@@ -35,9 +35,9 @@ def junit_xml(summary: Mapping[str, Any]) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"entchaos.{runbook}", name="run")
         if summary["verdict"] in ("aborted", "error"):
             errors += 1
-            error = ET.SubElement(case, "error", message=summary.get("reason") or summary["verdict"],
+            error = ET.SubElement(case, "error", message=tidy(summary.get("reason")) or summary["verdict"],
                                   type=summary["verdict"])
-            error.text = summary.get("reason") or ""
+            error.text = tidy(summary.get("reason"))
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, sig3
+from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, sig3, tidy
 
 MARK = {"pass": "PASS", "fail": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
 
@@ -30,7 +30,7 @@ def summary_md(summary: Mapping[str, Any]) -> str:
         lines += [f"Started {moment(summary['started_at'])}, project {summary.get('project')}, "
                   f"exit code {summary.get('exit_code')}.", ""]
     if summary.get("reason"):
-        lines += [f"**Why:** {summary['reason']}", ""]
+        lines += [f"**Why:** {tidy(summary['reason'])}", ""]
     lines += ["## Figures", "", "| metric | value |", "|---|---|"]
     lines += [f"| {name} | {_cell(figure(name, value))} |" for name, value in summary["metrics"].items()]
     lines += ["", "## Checks", "", "| check | expected | observed | result |", "|---|---|---|---|"]
@@ -50,7 +50,7 @@ def summary_md(summary: Mapping[str, Any]) -> str:
     lines += ["", "## Steps", "", "| phase | step | kind | start | took | result |"]
     lines += ["|---|---|---|---|---|---|"]
     for s in summary["steps"]:
-        result = "ok" if s["ok"] else f"failed: {_cell(s['error'])}" if s["ok"] is False else "?"
+        result = "ok" if s["ok"] else f"failed: {_cell(tidy(s['error']))}" if s["ok"] is False else "?"
         lines.append(f"| {s['phase']} | {s['step_id']} | {s['kind']} | {seconds(s['start_t_s'])} | "
                      f"{seconds(s['duration_s'])} | {result} |")
     lines += post_incident_review(summary)

@@ -71,20 +71,38 @@ class Row:
     values: Mapping[str, float | None] = field(default_factory=dict)  # availability, p50_ms, p95_ms, p99_ms
 
 
-def rows_of(summary: Mapping[str, Any]) -> tuple[list[Row], bool]:
-    """The load's rows and whether they carry answer classes (a `series`) or only totals (old `timeline`)."""
+def rows_of(summary: Mapping[str, Any], most: int = 900) -> tuple[list[Row], bool]:
+    """The load's rows and whether they carry answer classes (a `series`) or only totals (old `timeline`).
+
+    More than `most` rows (a long run) are merged in runs of equal length, so the figure stays small."""
     keys = ("availability", "p50_ms", "p95_ms", "p99_ms")
     series = summary.get("series") or []
     if series:
         step = summary.get("series_step_s") or 1.0
-        return [Row(r["t_s"], r["t_s"] + step, r.get("sent") or 0, r.get("by_class") or {},
-                    {k: r.get(k) for k in keys}) for r in series], True
+        rows = [Row(r["t_s"], r["t_s"] + step, r.get("sent") or 0, r.get("by_class") or {},
+                    {k: r.get(k) for k in keys}) for r in series]
+        size = math.ceil(len(rows) / most)
+        return (rows if size <= 1 else [merge(rows[i:i + size]) for i in range(0, len(rows), size)]), True
     rows, prev = [], 0.0
     for s in summary.get("timeline") or []:
         t0 = prev if s["t_s"] > prev else s["t_s"] - 1.0
         rows.append(Row(t0, s["t_s"], s.get("requests") or 0, {}, {k: s.get(k) for k in keys}))
         prev = s["t_s"]
     return rows, False
+
+
+def merge(rows: Sequence[Row]) -> Row:
+    """Consecutive rows as one: counts added, availability weighted by requests sent, each percentile the
+    worst of the rows (a percentile of the merged requests is not known; the plot must not hide a spike)."""
+    sent = sum(r.sent for r in rows)
+    by_class = {k: sum(r.by_class.get(k, 0) for r in rows) for k in CLASSES}
+    avail = [(r.values["availability"], r.sent) for r in rows if r.values.get("availability") is not None]
+    values: dict[str, float | None] = {
+        "availability": sum(a * n for a, n in avail) / sum(n for _, n in avail) if sum(n for _, n in avail) else None}
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        known = [r.values[key] for r in rows if r.values.get(key) is not None]
+        values[key] = max(known) if known else None
+    return Row(rows[0].t0, rows[-1].t1, sent, by_class, values)
 
 
 @dataclass

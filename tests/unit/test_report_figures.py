@@ -14,8 +14,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from chaos.report.console import ConsoleView, verdict_text
-from chaos.report.figures import evidence, figure, observed, sig3, unit_of
-from chaos.report.timeline import CLASSES, timeline_svg
+from chaos.report.figures import evidence, figure, observed, sig3, tidy, unit_of
+from chaos.report.timeline import CLASSES, rows_of, timeline_svg
 from chaos.report.writer import write_reports
 from tests.unit.fire_journal import fire_events, write_fire_journal
 
@@ -80,6 +80,14 @@ def test_a_checks_observed_value_takes_its_metrics_unit() -> None:
     assert observed({"observed": 0.99934, "metric": None}) == "0.999"
     assert observed({"observed": "degraded", "metric": None}) == "degraded"
     assert observed({"observed": None, "metric": "ttd_s"}) == "—"
+
+
+def test_free_text_from_the_engine_is_rounded_too() -> None:
+    assert tidy("availability: expected >= 0.99, observed 0.9180035650623886") == (
+        "availability: expected >= 0.99, observed 0.918")
+    assert tidy("p95 1543.2000001 ms, v1.2.3456 stays, at 2026-04-06T09:02:00.123456") == (
+        "p95 1540 ms, v1.2.3456 stays, at 2026-04-06T09:02:00.123456")
+    assert tidy(None) == ""
 
 
 def test_evidence_in_short() -> None:
@@ -196,11 +204,15 @@ def test_summary_md_has_an_impact_section_per_fault(fire: tuple[Path, dict]) -> 
 
 def test_junit_failure_message_carries_the_unit(tmp_path: Path) -> None:
     write_fire_journal(tmp_path, passed=False)
-    write_reports(tmp_path)
+    summary = write_reports(tmp_path)
     (failure,) = ET.parse(tmp_path / "junit.xml").getroot().iter("failure")
     assert failure.get("message") == "expected <= 8, observed 12.0 s"
     md = (tmp_path / "summary.md").read_text()
     assert "| outage | <= 8 | 12.0 s | FAIL |" in md
+    assert summary["reason"] == "outage: expected <= 8, observed 11.96000001"  # as the engine words it
+    assert "**Why:** outage: expected <= 8, observed 12.0" in md
+    assert "<b>Why:</b> outage: expected &lt;= 8, observed 12.0<" in (tmp_path / "report.html").read_text()
+    assert verdict_text(summary).startswith("verdict: FAIL — outage: expected <= 8, observed 12.0\n")
 
 
 def test_console_lines_round_with_units() -> None:
@@ -215,3 +227,15 @@ def test_console_lines_round_with_units() -> None:
     assert "= impact of fire: 8.81 s, 37.1 % served, outage 5.90 s" in text
     assert "✓ datacenter-fire (fire) took effect: not_running: sbg-app-1" in text
     assert "✓ datacenter-fire (fire) is gone after the revert" in text
+
+
+def test_a_long_run_is_merged_for_the_plot_without_hiding_a_spike() -> None:
+    row = {"sent": 10, "by_class": {"app": 9, "error": 1}, "availability": 0.9, "p50_ms": 10.0, "p95_ms": 20.0,
+           "p99_ms": 30.0}
+    series = [{**row, "t_s": i * 0.1} for i in range(3600)]
+    series[1801] = {**row, "t_s": 180.1, "p99_ms": 9000.0, "availability": 0.0, "by_class": {"timeout": 10}}
+    rows, classes = rows_of({"series": series, "series_step_s": 0.1})
+    assert classes and len(rows) == 900 and rows[-1].t1 == pytest.approx(360.0)
+    assert sum(r.sent for r in rows) == 36000 and sum(r.by_class["timeout"] for r in rows) == 10
+    spike = next(r for r in rows if r.t0 <= 180.1 < r.t1)
+    assert spike.values["p99_ms"] == 9000.0 and spike.values["availability"] == pytest.approx(0.675)
