@@ -22,7 +22,8 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right
 td.no{color:#c62828;font-weight:600}td.yes{color:#2e7d32}
 .cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem;min-width:7rem}
-.card b{display:block;font-size:1.3rem}.muted{color:#666}.small{font-size:12px}
+.card b{display:block;font-size:1.3rem}.card.bad{border-color:#c62828;background:#ffebee}.card.bad b{color:#c62828}
+.muted{color:#666}.small{font-size:12px}
 """
 
 
@@ -47,9 +48,10 @@ def _between(t0: float | None, t1: float | None) -> str:
     return f"{seconds(t0)} → {seconds(t1) if t1 is not None else 'end'}"
 
 
-def cards_html(metrics: Mapping[str, Any]) -> str:
-    return "".join(f'<div class="card"><span class="muted">{escape(k)}</span><b>{escape(figure(k, v))}</b></div>'
-                   for k, v in metrics.items())
+def cards_html(metrics: Mapping[str, Any], failed: frozenset[str] = frozenset()) -> str:
+    """One card per figure; a figure a failed check judged is framed red."""
+    return "".join(f'<div class="card{" bad" if k in failed else ""}"><span class="muted">{escape(k)}</span>'
+                   f"<b>{escape(figure(k, v))}</b></div>" for k, v in metrics.items())
 
 
 def impact_table(faults: Sequence[Mapping[str, Any]]) -> str:
@@ -128,6 +130,7 @@ def report_html(summary: Mapping[str, Any]) -> str:
         reason += (f"<p><b>Stop condition:</b> {escape(str(stop.get('name')))} observed "
                    f"{escape(number(stop.get('observed')))}, expected {escape(str(stop.get('expected')))}, for "
                    f"{escape(seconds(stop.get('for_s')))} (at {escape(seconds(stop.get('t_s')))})</p>")
+    failed = frozenset(c["metric"] for c in summary["checks"] if not c["passed"] and c.get("metric"))
     impacts = ""
     if summary["faults"]:
         impacts = (f"<h2>Impact of each fault</h2>{impact_table(summary['faults'])}"
@@ -138,7 +141,7 @@ def report_html(summary: Mapping[str, Any]) -> str:
 <h1>{escape(summary['runbook'])} <span class="verdict {escape(verdict)}">{escape(verdict)}</span></h1>
 <p class="muted">{escape(summary.get('description') or '')} · started {escape(moment(summary.get('started_at')))}
  · project {escape(str(summary.get('project')))} · exit code {summary['exit_code']}</p>
-{reason}<div class="cards">{cards_html(summary['metrics'])}</div>
+{reason}<div class="cards">{cards_html(summary['metrics'], failed)}</div>
 <h2>Timeline</h2>{timeline_svg(summary)}
 <h2>Checks</h2>{checks}{impacts}
 <h2>Windows</h2>{windows_table(summary.get('windows') or [])}

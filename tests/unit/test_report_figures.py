@@ -212,6 +212,7 @@ def test_junit_failure_message_carries_the_unit(tmp_path: Path) -> None:
     assert summary["reason"] == "outage: expected <= 8, observed 11.96000001"  # as the engine words it
     assert "**Why:** outage: expected <= 8, observed 12.0" in md
     assert "<b>Why:</b> outage: expected &lt;= 8, observed 12.0<" in (tmp_path / "report.html").read_text()
+    assert '<div class="card bad"><span class="muted">fire.outage_s</span>' in (tmp_path / "report.html").read_text()
     assert verdict_text(summary).startswith("verdict: FAIL — outage: expected <= 8, observed 12.0\n")
 
 
