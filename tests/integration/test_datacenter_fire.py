@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,7 @@ from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.runbook.playbook import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
+from chaos.stack.health import wait_ready
 from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, assert_whole, check, primaries_inside, run_runbook, variant
 
@@ -33,11 +36,60 @@ def test_datacenter_fire_passes_with_synchronous_replication(sync_stack, tmp_pat
     assert 0 < result.metrics["ttd_s"] < 10
     summary = json.loads((result.folder / "summary.json").read_text())
     assert summary["verdict"] == "pass" and summary["metrics"]["rto_s"] == result.metrics["rto_s"]
-    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "availability_during_fault"} <= set(summary["metrics"])
+    m = summary["metrics"]
+    assert {"ttd_s", "ttm_s", "rto_s", "lost_acked_writes", "baseline_p95_ms", "baseline_availability", "outage_s",
+            "impact_availability", "impact_window_s", "failed_requests", "recovered_p95_ratio"} <= set(m)
+    assert "availability_during_fault" not in m
     fire = next(f for f in summary["faults"] if f["fault"] == "datacenter-fire")
     assert fire["injected_at"] and fire["reverted_at"]
+    assert fire["effect"]["verified"] and fire["reverted_effect"]["verified"], fire
+    _figures_agree_with_the_series(summary)
     for name in ("junit.xml", "report.html", "summary.md", "journal.jsonl"):
         assert (result.folder / name).stat().st_size > 0
+    for name in ("report.html", "summary.md"):
+        text = (result.folder / name).read_text()
+        assert not re.search(r"\d\.\d{5,}", text), f"an unrounded number in {name}"
+    assert_whole(sync_stack)
+
+
+def _figures_agree_with_the_series(summary: dict) -> None:
+    """What the figures say is what the per-second series shows (both by intended send time)."""
+    m, series = summary["metrics"], summary["series"]
+    base = summary["baseline"]
+    inside = [r for r in series if base["t0_s"] - 0.01 <= r["t_s"] and r["t_s"] + 1 <= base["t1_s"] + 0.01]
+    p95s = [r["p95_ms"] for r in inside if r["p95_ms"] is not None]
+    assert len(p95s) >= 8
+    # The p95 of a union lies between the smallest and the largest p95 of its parts.
+    assert min(p95s) <= m["baseline_p95_ms"] <= max(p95s), (m["baseline_p95_ms"], p95s)
+    impact = summary["faults"][0]["impact"]
+    assert impact["recovered"] and impact["t0_s"] - 0.2 <= impact["outage_t0_s"] < impact["outage_t1_s"]
+    assert impact["outage_t1_s"] <= impact["t1_s"] + 0.2
+    assert m["outage_s"] <= m["impact_window_s"]
+    dark = [r for r in series if r["availability"] is not None and r["availability"] < 0.5]
+    assert abs(len(dark) - m["outage_s"]) <= 2.0, (len(dark), m["outage_s"])  # whole seconds against 100 ms
+    during = [r for r in series if impact["t0_s"] <= r["t_s"] and r["t_s"] + 1 <= impact["t1_s"]]
+    sent = sum(r["sent"] for r in during)
+    served = sum(r["by_class"]["app"] + r["by_class"]["fallback"] for r in during)
+    assert abs(served / sent - m["impact_availability"]) < 0.1  # the whole seconds inside the 100 ms window
+
+
+def test_a_three_times_slower_app_fails_the_steady_state_latency_check(sync_stack, tmp_path):
+    """A regression in the steady state (every app request three times slower) is caught before any fault."""
+    apps = [t.service for t in sync_stack.targets() if t.role == "app"]
+    slowed = dataclasses.replace(sync_stack, env={**sync_stack.env, "ENTCHAOS_APP_SLOWDOWN": "3"})
+    try:
+        slowed.up(apps)
+        wait_ready(slowed, deadline_s=120)
+        result = run_runbook(RUNBOOKS / "datacenter-fire.yaml", slowed, tmp_path)
+    finally:
+        sync_stack.up(apps)
+        wait_ready(sync_stack, deadline_s=120)
+    assert result.verdict == "fail", result.reason
+    latency = check(result, "baseline: p95 latency")
+    assert not latency.passed, latency
+    assert result.metrics["baseline_p95_ms"] > 50
+    journal = (result.folder / "journal.jsonl").read_text()
+    assert "fault_injecting" not in journal  # nothing is injected into a stack that was not steady
     assert_whole(sync_stack)
 
 

@@ -264,3 +264,17 @@ async def _postgres_store_gives_up_at_its_deadline() -> None:
     for _ in range(3):  # the done-callback runs a loop turn after the cancellation
         await asyncio.sleep(0)
     assert not store._background
+
+
+def _timed(c: TestClient, path: str, n: int = 5) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        assert c.get(path).status_code == 200
+    return (time.perf_counter() - t0) / n
+
+
+def test_slowdown_makes_requests_that_many_times_slower_but_not_health_checks() -> None:
+    with client(request_cost_ms=20) as normal, client(request_cost_ms=20, slowdown=3) as slow:
+        base, slowed = _timed(normal, "/"), _timed(slow, "/")
+        assert 2.5 < slowed / base < 3.6, (base, slowed)
+        assert _timed(slow, "/healthz") < base
