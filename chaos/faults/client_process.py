@@ -20,9 +20,11 @@ from chaos.stack.docker_api import docker_client
 log = get_logger(__name__)
 
 
-def start_in(container_id: str, argv: list[str], *, pid_file: str, log_file: str, output_file: str) -> None:
+def start_in(container_id: str, argv: list[str], *, pid_file: str, log_file: str, output_file: str,
+             stale: tuple[str, ...] = ()) -> None:
+    """Start `argv` detached; `output_file` and the `stale` files of an earlier run are removed first."""
     command = " ".join(shlex.quote(a) for a in argv)
-    script = f"rm -f {output_file}; echo $$ > {pid_file}; exec {command} > {log_file} 2>&1"
+    script = f"rm -f {' '.join((output_file, *stale))}; echo $$ > {pid_file}; exec {command} > {log_file} 2>&1"
     docker_client().containers.get(container_id).exec_run(["sh", "-c", script], detach=True)
 
 
@@ -91,6 +93,7 @@ class ClientProcessFault(Fault):
     PID_FILE: ClassVar[str]
     LOG_FILE: ClassVar[str]
     OUTPUT_FILE: ClassVar[str]
+    STALE_FILES: ClassVar[tuple[str, ...]] = ()  # written while it runs: removed before it starts
 
     def argv(self) -> list[str]:
         raise NotImplementedError
@@ -101,7 +104,7 @@ class ClientProcessFault(Fault):
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         start_in(ctx.record.state["container"], self.argv(), pid_file=self.PID_FILE, log_file=self.LOG_FILE,
-                 output_file=self.OUTPUT_FILE)
+                 output_file=self.OUTPUT_FILE, stale=self.STALE_FILES)
         log.info("client_process_started", fault=self.name, container=ctx.record.state["container"],
                  **self.params.model_dump())
         return ctx.record
@@ -123,7 +126,9 @@ class ClientProcessFault(Fault):
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         """The process runs in the client container and does its work (see `took_effect`), within 15 s."""
         def look() -> Effect:
-            seen = {**self.look(record), **self.extra_evidence(record)}
+            seen = self.look(record)
+            if seen.get("alive"):  # a dead process's files are an earlier run's
+                seen.update(self.extra_evidence(record))
             return Effect(bool(seen.get("alive")) and self.took_effect(seen),
                           {"source": record.state.get("source"), **seen})
 

@@ -39,6 +39,7 @@ class FloodParams(BaseModel):
 class Flood(ClientProcessFault):
     Params = FloodParams
     PID_FILE, LOG_FILE, OUTPUT_FILE = PID_FILE, "/tmp/entchaos-flood.log", SERIES_FILE
+    STALE_FILES = (LIVE_FILE,)
 
     def argv(self) -> list[str]:
         p = self.params

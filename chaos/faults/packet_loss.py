@@ -24,7 +24,7 @@ GAP_S = 0.0005  # between datagrams: the receiver keeps up, so only the rule dro
 TOLERANCE = 0.05  # measured vs requested share, while injected
 RESIDUAL = 0.02  # at most, once reverted
 SYN_TIMEOUT_S = 0.8  # below the 1 s SYN retransmission: a lost SYN or SYN-ACK is not retried in time
-SYN_BATCH = 50
+SYN_BATCH = 250  # at a time: within a listener's usual backlog (nginx: 511)
 
 
 class PacketLossParams(BaseModel):

@@ -1,0 +1,244 @@
+"""Every generic fault proves its effect for real, then proves its revert; and a check that must say "not there" does.
+
+On the small non-ENT project (tests/integration/tiny) and, for the client-process faults, a smaller one still
+(an nginx answering as `edge` and a client container on `internet-abroad`), written here. Each check's evidence is
+logged (`fault_effect_seen`), so a run with `-s` shows the measured figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord, TargetRef
+from chaos.logging import get_logger
+from chaos.stack import containers
+from chaos.stack.compose import ComposeStack
+from chaos.stack.health import wait_ready
+from tests.integration.conftest import unique_project
+
+pytestmark = pytest.mark.docker
+log = get_logger(__name__)
+
+TINY = Path(__file__).parent / "tiny" / "compose.yaml"
+
+CLIENTS = """\
+services:
+  portal:
+    image: entchaos/fallback:latest
+    pull_policy: never
+    labels: {entchaos.datacenter: national, entchaos.role: app, entchaos.chaos: allowed}
+    networks: {abroad: {aliases: [edge]}}
+  abroad:
+    image: entchaos/client:latest
+    pull_policy: never
+    init: true
+    labels: {entchaos.datacenter: internet-abroad, entchaos.role: client}
+    networks: [abroad]
+networks:
+  abroad:
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Iterator[ComposeStack]:
+    stack = ComposeStack(project=unique_project("entchaos-effects"), compose_file=TINY)
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=60)
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    compose = tmp_path_factory.mktemp("clients") / "compose.yaml"
+    compose.write_text(CLIENTS)
+    stack = ComposeStack(project=unique_project("entchaos-clients"), compose_file=compose)
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=60)
+        yield stack
+    finally:
+        stack.down()
+
+
+class Injected:
+    def __init__(self, stack: ComposeStack, name: str, labels: dict, params: dict | None = None,
+                 *, apply: bool = True) -> None:
+        self.stack, self.name = stack, name
+        self.fault: Fault = FAULTS.get(name)(params or {})
+        self.fault.check_supported(stack)
+        targets = stack.select(labels)
+        assert targets, f"no target for {labels}"
+        record = FaultRecord(fault=name, step_id="test", targets=tuple(TargetRef.of(t) for t in targets),
+                             params=params or {})
+        self.record = record.with_state(**self.fault.prepare(self.ctx(record)))
+        if apply:
+            self.record = self.fault.inject(self.ctx(self.record))
+
+    def ctx(self, record: FaultRecord) -> FaultContext:
+        return FaultContext(self.stack, record)
+
+    def check(self, phase: str) -> Effect:
+        t0 = time.monotonic()
+        check = self.fault.check_effect if phase == "injected" else self.fault.check_reverted
+        effect = check(self.ctx(self.record), self.record)
+        log.info("fault_effect_seen", fault=self.name, phase=phase, verified=effect.verified,
+                 check_s=round(time.monotonic() - t0, 3), evidence=effect.evidence)
+        return effect
+
+    def revert(self) -> None:
+        self.fault.revert(self.ctx(self.record), self.record)
+
+
+def test_kill_is_seen_stopped_then_running(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "kill", {"datacenter": "east"})
+    effect = hit.check("injected")
+    assert effect.verified and effect.evidence["states"] == {"web-east": "exited"}
+    hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["states"] == {"web-east": "running"}
+
+
+def test_pause_is_seen_paused_then_running(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "pause", {"service": "web-west"})
+    assert hit.check("injected").evidence["states"] == {"web-west": "paused"}
+    hit.revert()
+    assert hit.check("reverted").verified
+
+
+def test_partition_connects_fail_both_ways_then_work_again(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "partition", {"datacenter": "east"}, {"network": "front"})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-east"]
+        assert seen["before"]["to_peer"]["ok"] and seen["before"]["from_peer"]["ok"], "the probe works before"
+        assert not seen["to_peer"]["ok"] and not seen["from_peer"]["ok"]
+        assert effect.verified and effect.evidence["peer"] in ("shopper", "web-west")
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified, reverted.evidence
+    again = reverted.evidence["targets"]["web-east"]
+    assert again["to_peer"]["ok"] and again["from_peer"]["ok"]
+
+
+def test_a_partition_undone_behind_its_back_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "partition", {"datacenter": "east"}, {"network": "front"})
+    try:
+        for container_id, aliases in hit.record.state["aliases"].items():  # someone reconnects it by hand
+            containers.connect(container_id, hit.record.state["network"], aliases=aliases or None)
+        effect = hit.check("injected")
+        assert not effect.verified
+        assert effect.evidence["targets"]["web-east"]["to_peer"]["ok"]
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
+
+
+def test_bandwidth_measured_at_most_1_2x_the_cap_then_well_above(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "bandwidth", {"service": "web-west"}, {"rate_kbit": 256})
+    try:
+        effect = hit.check("injected")
+        measured = effect.evidence["targets"]["web-west"]
+        assert effect.verified and measured["kbit_s"] <= 1.2 * 256
+        assert measured["kbit_s"] >= 0.5 * 256, "a cap is a cap, not a cut"
+        assert measured["bytes"] >= 64_000 and measured["tbf_present"]
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    after = reverted.evidence["targets"]["web-west"]
+    assert reverted.verified and after["kbit_s"] > 2 * 256 and not after["tbf_present"]
+
+
+@pytest.mark.parametrize("percent", [30, 50])
+def test_packet_loss_measured_within_5_points_then_near_zero(tiny: ComposeStack, percent: int) -> None:
+    hit = Injected(tiny, "packet-loss", {"service": "web-west"}, {"percent": percent})
+    try:
+        effect = hit.check("injected")
+        measured = effect.evidence["targets"]["web-west"]
+        assert effect.verified, effect.evidence
+        assert abs(measured["loss_out"] - percent / 100) <= 0.05 and abs(measured["loss_in"] - percent / 100) <= 0.05
+        assert effect.evidence["one_sd"] * 4 < 0.05  # 5 points is several standard deviations
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and max(reverted.evidence["targets"]["web-west"]["losses"]) <= 0.02
+
+
+def test_packet_loss_on_one_port_measured_by_round_trips(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "packet-loss", {"service": "web-west"}, {"percent": 30, "peer_port": 80})
+    try:
+        effect = hit.check("injected")
+        assert effect.verified, effect.evidence
+        measured = effect.evidence["targets"]["web-west"]
+        assert measured["tried"] == 2000 and 0.4 < measured["round_trip_loss"] < 0.6  # 1 - 0.7²
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
+
+
+def test_packet_loss_asked_at_50_against_no_rule_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "packet-loss", {"service": "web-west"}, {"percent": 50}, apply=False)
+    effect = hit.check("injected")
+    assert not effect.verified
+    assert max(effect.evidence["targets"]["web-west"]["losses"]) <= 0.02
+
+
+def test_bandwidth_with_no_shaping_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "bandwidth", {"service": "web-west"}, {"rate_kbit": 256}, apply=False)
+    effect = hit.check("injected")
+    assert not effect.verified and effect.evidence["targets"]["web-west"]["ratio"] > 2
+
+
+def test_a_kill_that_never_landed_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "kill", {"service": "web-west"}, apply=False)
+    effect = hit.check("injected")
+    assert not effect.verified and effect.evidence["states"] == {"web-west": "running"}
+    assert effect.evidence["waited_s"] >= 14  # it looked until its deadline before saying no
+
+
+def test_datacenter_fire_containers_and_volumes_gone_then_rebuilt(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "datacenter-fire", {"datacenter": "east"})
+    effect = hit.check("injected")
+    assert effect.verified, effect.evidence
+    assert effect.evidence["containers"] == {"web-east": "gone"}
+    assert effect.evidence["volumes_left"] == [] and len(effect.evidence["volumes_destroyed"]) == 1
+    tiny.up()  # the rebuild step of this project: compose brings back what burned
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["services"] == {"web-east": "running"}
+
+
+def test_flood_counts_its_own_requests_then_is_gone(clients: ComposeStack) -> None:
+    hit = Injected(clients, "flood", {"role": "app"}, {"rate": 50, "for_s": 60, "connections": 16})
+    try:
+        effect = hit.check("injected")
+        assert effect.verified, effect.evidence
+        assert effect.evidence["requests_done"] > 0 and effect.evidence["alive"]
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["processes"] == []
+
+
+def test_slow_clients_hold_connections_then_are_gone(clients: ComposeStack) -> None:
+    hit = Injected(clients, "slow-clients", {"role": "app"}, {"connections": 20, "for_s": 60})
+    try:
+        effect = hit.check("injected")
+        assert effect.verified, effect.evidence
+        assert 0 < effect.evidence["established"] <= 20
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["processes"] == []
+
+
+def test_a_flood_that_is_not_running_is_not_verified(clients: ComposeStack) -> None:
+    hit = Injected(clients, "flood", {"role": "app"}, {"rate": 50, "for_s": 60}, apply=False)
+    effect = hit.check("injected")
+    assert not effect.verified and not effect.evidence["alive"] and effect.evidence["processes"] == []
