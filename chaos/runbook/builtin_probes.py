@@ -8,9 +8,6 @@ from chaos.errors import ProbeFailed
 from chaos.runbook.load import PERCENTILES, LoadStats
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
-SETTLE_S = 1.0
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,7 +49,7 @@ def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int =
         stats, where = ctx.load.stats(), "the whole run"
     else:
         # The newest second is left out (its answers are still in flight): the window ends a second ago.
-        until = ctx.clock() - SETTLE_S
+        until = ctx.clock() - ctx.settle_s
         stats = ctx.load.stats(since=until - window_s, until=until)
         where = f"the last {window_s:g} s"
     if stats.requests < min_requests:

@@ -131,7 +131,8 @@ class Engine:
         journal = Journal(folder / JOURNAL_NAME)
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
-        runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator, folder=folder)
+        runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator, folder=folder,
+                            settle_s=self.settle_s)
         started = time.monotonic()
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
                             runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),

@@ -36,6 +36,7 @@ class ProbeContext:
     # A fixed window of intended send times (epoch s) that load probes read instead of their own "last N s":
     # how the hypothesis is judged over the whole baseline.
     window: tuple[float, float] | None = None
+    settle_s: float = 1.0  # a live window ends this long ago: the answers to its newest requests are in flight
 
 
 class Probe(ABC):

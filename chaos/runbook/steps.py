@@ -91,13 +91,14 @@ class StepRunner:
     window: tuple[float, float] | None = None  # set while probes are judged over a fixed window (the baseline)
     baseline: LoadStats | None = None  # the load over the measured baseline, once measured
     impacts: list[ImpactMeasured] = field(default_factory=list)  # each fault's impact, measured at verify
+    settle_s: float = 1.0  # a live load window ends this long ago (its newest answers are in flight)
 
     # ---- shared helpers ----------------------------------------------------------------------------------------
 
     def probe_context(self) -> ProbeContext:
         started = {step_id: t.started_at for step_id, t in self.times.items()}
         return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started,
-                            self.window)
+                            self.window, self.settle_s)
 
     def measure(self, probe: Probe) -> Measurement:
         return probe.measure(self.probe_context())

@@ -50,7 +50,7 @@ def test_a_passing_run_leaves_every_file(world: FakeWorld) -> None:
     assert summary["runbook"] == "fake-datacenter-fire" and summary["verdict"] == "pass"
     assert all({"name", "expected", "observed", "passed"} <= set(c) for c in summary["checks"])
     assert all(isinstance(v, int | float) for v in summary["metrics"].values())
-    assert {"ttd_s", "rto_s", "lost_acked_writes", "availability_during_fault", "p95_ms"} <= set(summary["metrics"])
+    assert {"ttd_s", "rto_s", "lost_acked_writes", "during_fire_availability", "p95_ms"} <= set(summary["metrics"])
     (fault,) = summary["faults"]
     assert fault["fault"] == "fake-fire" and fault["injected_at"] and fault["reverted_at"]
     assert fault["reverted_by"] == "rebuild"
@@ -79,8 +79,8 @@ def test_failures_carry_expected_and_observed(world: FakeWorld) -> None:
     (failure,) = suite.iter("failure")
     assert re.fullmatch(r"expected >= 0\.99, observed (0\.\d{1,3}|\d{1,2}(\.\d)? %)", failure.get("message", ""))
     summary = json.loads((result.folder / "summary.json").read_text())
-    assert summary["metrics"]["availability_during_fault"] < 0.99
-    assert [c["passed"] for c in summary["checks"] if c["name"].startswith("availability")] == [False]
+    assert summary["metrics"]["during_fire_availability"] < 0.99
+    assert [c["passed"] for c in summary["checks"] if c["name"].startswith("during_fire_availability")] == [False]
 
 
 def test_reports_rebuilt_from_the_journal_alone(world: FakeWorld) -> None:
