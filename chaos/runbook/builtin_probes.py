@@ -8,6 +8,7 @@ from chaos.errors import ProbeFailed
 from chaos.runbook.load import PERCENTILES, LoadStats
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
