@@ -85,9 +85,10 @@ def test_a_three_times_slower_app_fails_the_steady_state_latency_check(sync_stac
         sync_stack.up(apps)
         wait_ready(sync_stack, deadline_s=120)
     assert result.verdict == "fail", result.reason
-    latency = check(result, "baseline: p95 latency")
-    assert not latency.passed, latency
-    assert result.metrics["baseline_p95_ms"] > 50
+    # Caught while warming up (the hypothesis never held) or over the baseline: either way by the latency bound.
+    failed = [c for c in result.checks if not c.passed]
+    assert failed and all(c.name.endswith("median latency") for c in failed), failed
+    assert all(c.observed > 12 for c in failed)
     journal = (result.folder / "journal.jsonl").read_text()
     assert "fault_injecting" not in journal  # nothing is injected into a stack that was not steady
     assert_whole(sync_stack)
