@@ -127,18 +127,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    from chaos.runbook.journal import read_run
     from chaos.runbook.launch import REPORTS_DIR, recover_run
-    from chaos.stack.compose import ComposeStack
+    from chaos.runbook.recover_stack import recover_everything, stack_of_run
 
-    folder = Path(args.run) if args.run else REPORTS_DIR / "latest"
-    recovery = recover_run(folder, ComposeStack.from_env(args.project, args.compose_file))
-    if not recovery.reverted and recovery.ok:
+    if args.run is None:  # every run of the project with a fault left, killed at any moment
+        everything = recover_everything(REPORTS_DIR, project=args.project, compose_file=args.compose_file,
+                                        on_found=_print_found)
+        for holder in everything.busy.values():
+            print(f"entchaos: not recovered: {holder}; a live run rolls back itself when it ends "
+                  "(or on SIGTERM): run `entchaos recover` again after it", file=sys.stderr)
+        if not everything.found:
+            print(f"{REPORTS_DIR}: nothing left to revert (no run has a fault not reverted)")
+        for folder, recovery in everything.recovered.items():
+            _print_recovery(folder, recovery)
+        return 0 if everything.ok else 4
+    folder = Path(args.run)
+    run = read_run(folder if folder.is_dir() else folder.parent)
+    stack = stack_of_run(run.project, run.runbook_path, project=args.project, compose_file=args.compose_file)
+    recovery = recover_run(folder, stack)
+    if not recovery.reverted and not recovery.gone and recovery.ok:
         print(f"{folder}: nothing left to revert")
-    for record in recovery.reverted:
-        print(f"reverted {record.fault} ({record.step_id})")
-    for record, why in recovery.failed:
-        print(f"could not revert {record.fault} ({record.step_id}): {why}", file=sys.stderr)
+    _print_recovery(folder, recovery)
     return 0 if recovery.ok else 4
+
+
+def _print_found(run) -> None:
+    from datetime import UTC, datetime
+
+    def when(at: float | None) -> str:
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if at else "at an unknown time"
+
+    state = "finished" if run.finished else "killed (no end in its journal)"
+    print(f"found {run.folder}: {run.runbook or '?'} on project {run.project or '?'}, started {when(run.started_at)},"
+          f" {state}")
+    for pending in run.pending:
+        targets = ", ".join(f"{t.service or t.name} ({t.datacenter}/{t.role})" for t in pending.record.targets)
+        print(f"  {pending.record.fault} (step {pending.record.step_id}) on {targets or 'no target'}, "
+              f"injected {when(pending.at)}")
+
+
+def _print_recovery(folder: Path, recovery) -> None:
+    for record in recovery.reverted:
+        print(f"reverted {record.fault} ({record.step_id}) of {folder}")
+    for record in recovery.gone:
+        print(f"{record.fault} ({record.step_id}) of {folder}: the stack was removed, nothing left to revert")
+    for record, why in recovery.failed:
+        print(f"could not revert {record.fault} ({record.step_id}) of {folder}: {why}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,10 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
-    r = sub.add_parser("recover", help="revert what a killed run left behind, from its journal")
-    r.add_argument("run", nargs="?", default=None, help="the run's report folder (default: reports/latest)")
-    r.add_argument("--project", default=None)
-    r.add_argument("--compose-file", default=None)
+    r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
+    r.add_argument("run", nargs="?", default=None,
+                   help="one run's report folder (default: every run under the reports dir with a fault left)")
+    r.add_argument("--project", default=None, help="compose project (default: the one each run's journal names)")
+    r.add_argument("--compose-file", default=None,
+                   help="compose file (default: the one the project's containers were made from)")
     r.set_defaults(func=cmd_recover)
 
     from chaos.load.cli_args import add_load_arguments

@@ -31,3 +31,19 @@ def point_latest(reports_dir: str | Path, folder: Path) -> Path:
     tmp.symlink_to(os.path.relpath(folder, reports_dir))
     os.replace(tmp, link)
     return link
+
+
+def run_folders(reports_dir: str | Path) -> list[Path]:
+    """Every run folder under the reports dir (`<runbook>/<stamp>/` holding a journal), whatever its state:
+    finished, aborted, or killed before its first report. `latest` and other links are not followed."""
+    reports_dir = Path(reports_dir)
+    if not reports_dir.is_dir():
+        return []
+    found = []
+    for runbook in sorted(reports_dir.iterdir()):
+        if runbook.is_symlink() or not runbook.is_dir() or runbook.name.startswith("."):
+            continue
+        for folder in sorted(runbook.iterdir()):
+            if not folder.is_symlink() and (folder / "journal.jsonl").is_file():
+                found.append(folder)
+    return found

@@ -128,6 +128,7 @@ class Engine:
 
     def _run_locked(self) -> RunResult:
         folder = new_run_folder(self.reports_dir, self.runbook.name)
+        point_latest(self.reports_dir, folder)  # from its start: `recover` and people find a killed run
         journal = Journal(folder / JOURNAL_NAME)
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
@@ -170,7 +171,6 @@ class Engine:
             bus.emit(RunFinished(verdict=verdict, exit_code=code, reason=reason,
                                  duration_s=round(time.monotonic() - started, 3)))
             journal.close()
-            point_latest(self.reports_dir, folder)
         log.info("run_finished", runbook=self.runbook.name, verdict=verdict, exit_code=code, folder=str(folder))
         return RunResult(self.runbook.name, verdict, code, folder, reason, dict(runner.metrics), list(outcome.checks))
 

@@ -10,10 +10,11 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.events import Event, FaultInjected, FaultInjecting, FaultReverted
+from chaos.events import Event, FaultInjected, FaultInjecting, FaultReverted, RunFinished, RunStarted
 from chaos.faults.base import FaultRecord
 from chaos.logging import get_logger
 
@@ -80,13 +81,71 @@ def pending_faults(journal: str | Path | Iterable[Mapping[str, Any]]) -> list[Fa
 
     The most complete record of each fault wins: the one `inject` returned, else the intent written before it.
     """
+    return [p.record for p in pending_entries(journal)]
+
+
+@dataclass(frozen=True)
+class PendingFault:
+    """A fault the journal shows as not reverted, and when it was injected (or about to be)."""
+
+    record: FaultRecord
+    at: float | None
+
+
+def pending_entries(journal: str | Path | Iterable[Mapping[str, Any]]) -> list[PendingFault]:
+    """`pending_faults` with the time of each injection (the first record of it: the intent)."""
     records = read_journal(journal) if isinstance(journal, str | Path) else list(journal)
-    pending: dict[str, FaultRecord] = {}
+    pending: dict[str, PendingFault] = {}
     for record in records:
         kind = record.get("event")
         if kind in (FaultInjecting.kind, FaultInjected.kind):
             fault = FaultRecord.from_dict(record["record"])
-            pending[fault.step_id] = fault
+            first = pending.get(fault.step_id)
+            at = first.at if first is not None else _float(record.get("at"))
+            pending.pop(fault.step_id, None)  # re-inserted: the order is the order of injection
+            pending[fault.step_id] = PendingFault(fault, at)
         elif kind == FaultReverted.kind and record.get("ok", True):
             pending.pop(record["step_id"], None)
     return list(pending.values())
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What a run's journal says about it, as far as recovery goes (a run killed at any moment included)."""
+
+    folder: Path
+    runbook: str | None = None
+    runbook_path: str | None = None
+    project: str | None = None
+    started_at: float | None = None
+    finished: bool = False
+    pending: list[PendingFault] = field(default_factory=list)
+
+    @property
+    def journal(self) -> Path:
+        return self.folder / JOURNAL_NAME
+
+
+def read_run(folder: str | Path) -> RunView:
+    """The run in `folder` (its journal.jsonl); an empty or unreadable journal is a run with nothing pending."""
+    folder = Path(folder)
+    path = folder / JOURNAL_NAME
+    try:
+        records = read_journal(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("journal_unreadable", path=str(path), error=str(exc))
+        return RunView(folder)
+    start = next((r for r in records if r.get("event") == RunStarted.kind), {})
+    return RunView(
+        folder=folder,
+        runbook=start.get("runbook"),
+        runbook_path=start.get("runbook_path"),
+        project=start.get("project"),
+        started_at=_float(start.get("at")),
+        finished=any(r.get("event") == RunFinished.kind for r in records),
+        pending=pending_entries(records),
+    )
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
