@@ -1,12 +1,14 @@
 """YAML → `Runbook`, or `RunbookInvalid` naming file:line, the field, what was expected and what was found.
 
-Two passes over the text: PyYAML's compose pass keeps the node marks (lines), the safe load gives the data;
-pydantic error locations are walked back through the node tree to a line.
+The text is read within bounds (`chaos.safe_yaml`: a small regular file, UTF-8, bounded depth and alias
+expansion, no duplicate key) and composed once: the nodes keep the marks (lines), the data is built from them;
+pydantic error locations are walked back through the node tree to a line. Messages quote the runbook clipped.
 """
 
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +17,18 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from chaos.errors import RunbookInvalid
+from chaos import safe_yaml
+from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
 from chaos.faults.registry import Registry
+from chaos.limits import MAX_FILE_BYTES
 from chaos.runbook import model as m
 from chaos.runbook.probe import PROBES, Probe
+from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
 
 Loc = tuple[str | int, ...]
+MAX_PROBLEMS = 20  # listed at most: a hostile runbook can have thousands
+MAX_MESSAGE = 400  # characters of one problem's message
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,12 @@ class Problem:
     line: int
     path: str
     message: str
+
+    def __post_init__(self) -> None:  # a message quotes the runbook: never more than a screen of it
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", self.message[:MAX_MESSAGE] + "…")
+        if len(self.path) > MAX_MESSAGE:
+            object.__setattr__(self, "path", self.path[:MAX_MESSAGE] + "…")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.path or '<top>'}: {self.message}"
@@ -44,9 +57,13 @@ def load_runbook(
 ) -> m.Runbook:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RunbookInvalid(f"cannot read the runbook: {exc.strerror}", where=str(path)) from exc
+        data = read_bytes(path, "runbook")  # a small regular file only: never a FIFO, a device, a huge file
+    except InvalidInput as exc:
+        raise RunbookInvalid(exc.what, where=exc.where, fix=exc.fix) from None
+    try:
+        text = decode(data)
+    except YamlProblem as problem:
+        raise _invalid([Problem(str(path), problem.line, "", problem.message)]) from None
     return parse_runbook(text, str(path), faults=faults, probes=probes, playbooks=playbooks)
 
 
@@ -58,23 +75,25 @@ def parse_runbook(
     probes: Registry[type[Probe]] = PROBES,
     playbooks: Collection[str] | None = None,
 ) -> m.Runbook:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise _invalid([Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise _invalid([Problem(source, 1, "", f"expected at most {MAX_FILE_BYTES} characters, found {len(text)}")])
+    try:  # bounded: depth, values after alias expansion, duplicate keys (chaos.safe_yaml)
+        root = safe_yaml.compose(text)
+        data = safe_yaml.construct(root)
+    except YamlProblem as problem:
+        raise _invalid([Problem(source, problem.line, "", problem.message)]) from None
     locate = _Locator(source, root)
     if not isinstance(data, dict):
         raise _invalid([locate.problem((), f"expected a mapping (metadata, steps, …), found {_found(data)}")])
     try:
         runbook = m.Runbook.model_validate(data)
     except ValidationError as exc:
-        raise _invalid([locate.problem(err["loc"], _explain(err)) for err in exc.errors()]) from None
+        errors = exc.errors(include_url=False)[:MAX_PROBLEMS]
+        raise _invalid([locate.problem(err["loc"], _explain(err)) for err in errors]) from None
     runbook = _name_steps(runbook).from_source(source)
     runbook, profile_problems = _resolve_profile_file(runbook, source, locate)
-    problems = profile_problems + list(_semantic_problems(runbook, locate, faults, probes, playbooks))
+    semantic = itertools.islice(_semantic_problems(runbook, locate, faults, probes, playbooks), MAX_PROBLEMS)
+    problems = (profile_problems + list(semantic))[:MAX_PROBLEMS]
     if problems:
         raise _invalid(problems)
     return runbook
@@ -147,8 +166,8 @@ def _dotted(loc: Loc) -> str:
 def _found(value: Any) -> str:
     kind = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
             float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
-    shown = repr(value)
-    return f"{kind} {shown[:60] + '…' if len(shown) > 60 else shown}" if value is not None else kind
+    shown = repr(clip(value)) if isinstance(value, str) else clip(value)  # cut before formatting: no bomb
+    return f"{kind} {shown}" if value is not None else kind
 
 
 def _vocabulary() -> list[str]:
