@@ -4,18 +4,44 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chaos.errors import ProbeFailed
+from chaos.errors import InvalidInput, ProbeFailed
 from chaos.logging import get_logger
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 log = get_logger(__name__)
 
 APP_BACKEND = "ent_app"
+
+# HAProxy's runtime API chains commands on `;` and newlines and splits words on spaces: a word put into a command
+# (backend, server, table, map key) is one plain name, and a whole line is plain words (no `;`, `#`, quote,
+# backslash or control character). Runbook values are held to `NAME` by the probes' parameter models.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+NAME = re.compile(NAME_PATTERN)
+LINE = re.compile(r"^[A-Za-z0-9_./:=,-]+( [A-Za-z0-9_./:=,-]+)*$")
+STATES = ("ready", "drain", "maint")
+HaproxyName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+
+
+def plain_name(value: str, what: str) -> str:
+    """`value` when it is one plain word for the runtime API; InvalidInput otherwise (nothing is sent)."""
+    if not isinstance(value, str) or not NAME.match(value) or ".." in value:
+        raise InvalidInput(f"{what} {value!r} is not a plain name for HAProxy's runtime API",
+                           fix="letters, digits, `_`, `.`, `:` and `-` only")
+    return value
+
+
+def plain_line(line: str) -> str:
+    if not isinstance(line, str) or len(line) > 512 or not LINE.match(line):
+        raise InvalidInput(f"refused to send {line!r} to HAProxy's runtime API: not one plain command",
+                           fix="commands are built from checked names (plain_name), never from raw text")
+    return line
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,7 @@ class EdgeAPI:
         self.host, self.port, self.timeout_s = host, port, timeout_s
 
     def command(self, line: str) -> str:
+        plain_line(line)
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout_s) as sock:
                 sock.sendall(line.encode() + b"\n")
@@ -61,6 +88,8 @@ class EdgeAPI:
         return b"".join(chunks).decode(errors="replace")
 
     def servers(self, backend: str | None = APP_BACKEND) -> list[ServerState]:
+        if backend is not None:
+            plain_name(backend, "backend")
         text = self.command("show stat")
         rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
         states = []
@@ -86,6 +115,10 @@ class EdgeAPI:
 
     def set_server_state(self, backend: str, server: str, state: str) -> None:
         """state: ready, drain or maint."""
+        plain_name(backend, "backend")
+        plain_name(server, "server")
+        if state not in STATES:
+            raise InvalidInput(f"server state {state!r} is not one of {', '.join(STATES)}")
         answer = self.command(f"set server {backend}/{server} state {state}").strip()
         if answer:
             raise ProbeFailed(f"HAProxy refused `set server {backend}/{server} state {state}`: {answer}")
@@ -98,8 +131,8 @@ class EdgeAPI:
 
 class _ServersParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    datacenter: str | None = None  # None: every app server
-    backend: str = APP_BACKEND
+    datacenter: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")] | None = None  # None: all
+    backend: HaproxyName = APP_BACKEND
 
 
 class _EdgeServers(Probe):

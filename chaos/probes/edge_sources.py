@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaos.errors import ProbeFailed
-from chaos.probes.edge import EdgeAPI
+from chaos.probes.edge import EdgeAPI, HaproxyName, plain_name
 from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 ROW = re.compile(r"key=(?P<key>\S+).*?http_req_rate\(\d+\)=(?P<rate>\d+)")
@@ -25,8 +25,16 @@ def source_rates(text: str) -> dict[str, int]:
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    table: str = "ent"
-    network: str = Field(default="0.0.0.0/0", description="only sources in this range (CIDR)")
+    table: HaproxyName = "ent"
+    network: str = Field(default="0.0.0.0/0", max_length=43, description="only sources in this range (CIDR)")
+
+    @field_validator("network")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_network(value, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"a network in CIDR notation (10.99.0.0/16): {exc}") from None
 
 
 @register_probe("edge-source-rate")
@@ -36,7 +44,8 @@ class EdgeSourceRate(Probe):
     Params = _Params
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        text = EdgeAPI(*ctx.stack.edge_api()).command(f"show table {self.params.table}")  # type: ignore[attr-defined]
+        table = plain_name(self.params.table, "table")
+        text = EdgeAPI(*ctx.stack.edge_api()).command(f"show table {table}")  # type: ignore[attr-defined]
         if not text.lstrip().startswith("# table"):
             raise ProbeFailed(f"the edge tracks no sources (show table {self.params.table}: {text.strip()[:80]!r})",
                               where="edge runtime API", fix="per-source tracking is in the `protected` profile")

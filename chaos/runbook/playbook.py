@@ -7,17 +7,22 @@ Python: interpreter discovery picks a wrong one on some machines), and the stack
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+from pydantic import ValidationError
+
 from chaos.errors import InvalidInput, PlaybookFailed
 from chaos.logging import get_logger
+from chaos.runbook.playbook_params import PLAYBOOK_PARAMS, PlaybookParams, check
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack, compose_command
-from chaos.stack.containers import datacenter_volumes
-from chaos.stack.labels import DATACENTER, ROLE
+from chaos.stack.labels import CHAOS, CHAOS_ALLOWED, DATACENTER, ROLE
 
 log = get_logger(__name__)
 
@@ -46,6 +51,18 @@ def available() -> list[str]:
     return sorted(p.stem for p in PLAYBOOKS.glob("*.yml"))
 
 
+def typed_params(name: str, extravars: dict[str, Any]) -> PlaybookParams:
+    """A call's parameters through its playbook's model, again at run time (whoever built the step)."""
+    if name not in PLAYBOOK_PARAMS:
+        raise InvalidInput(f"playbook {name!r} has no parameter model",
+                           fix="register one in chaos/runbook/playbook_params.py")
+    try:
+        return check(name, extravars)
+    except (ValidationError, ValueError) as exc:
+        raise InvalidInput(f"playbook {name}: extravars do not fit its parameters: {exc}",
+                           fix=f"see {PLAYBOOK_PARAMS[name].__name__} in chaos/runbook/playbook_params.py") from None
+
+
 def playbook_path(name: str) -> Path:
     path = PLAYBOOKS / f"{name}.yml"
     if not path.exists():
@@ -53,10 +70,26 @@ def playbook_path(name: str) -> Path:
     return path
 
 
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def _chaos_services(stack: ComposeStack) -> dict[str, dict[str, str]]:
+    """service -> its entchaos labels, for the services labelled `entchaos.chaos=allowed` only (from the compose
+    file, so a burned service with no container left is still known). The playbooks see no other service."""
+    allowed = {}
+    for name, labels in stack.services_by_label().items():
+        if labels.get(CHAOS) != CHAOS_ALLOWED:
+            continue
+        if not SERVICE_NAME.match(name):
+            raise InvalidInput(f"service name {name!r} in {stack.compose_file} is not a plain name",
+                               fix="name services with letters, digits, `.`, `_` and `-`")
+        allowed[name] = labels
+    return allowed
+
+
 def stack_facts(stack: ComposeStack) -> dict[str, Any]:
-    """What every playbook may use: containers by service, compose access, edge API, layout."""
+    """What every playbook may use: the chaos-allowed containers by service, compose access, edge API, layout."""
     running = {t.service: t for t in stack.targets()}
-    declared = stack.services_by_label()
     services = {
         name: {
             "id": running[name].id if name in running else None,
@@ -64,7 +97,7 @@ def stack_facts(stack: ComposeStack) -> dict[str, Any]:
             "datacenter": labels.get(DATACENTER, "-"),
             "status": running[name].status if name in running else "absent",
         }
-        for name, labels in declared.items()
+        for name, labels in _chaos_services(stack).items()
     }
     by_dc: dict[str, dict[str, list[str]]] = {}
     for name, info in services.items():
@@ -83,23 +116,83 @@ def stack_facts(stack: ComposeStack) -> dict[str, Any]:
     return facts
 
 
+def service_volumes(config: dict[str, Any], project: str, services: Iterable[str]) -> list[str]:
+    """The named volumes the services mount that are labelled `entchaos.chaos=allowed`, by their engine name."""
+    declared = config.get("volumes") or {}
+    found = set()
+    for service in services:
+        for mount in (config.get("services", {}).get(service) or {}).get("volumes") or []:
+            if not isinstance(mount, dict) or mount.get("type") != "volume" or mount.get("source") not in declared:
+                continue
+            spec = declared[mount["source"]] or {}
+            if (spec.get("labels") or {}).get(CHAOS) == CHAOS_ALLOWED and not spec.get("external"):
+                found.add(spec.get("name") or f"{project}_{mount['source']}")
+    return sorted(found)
+
+
 def datacenter_vars(stack: ComposeStack, facts: dict[str, Any], datacenter: str) -> dict[str, Any]:
+    """The chaos-allowed db and app services of a datacenter, and the chaos-allowed volumes they mount."""
     roles = facts["services_by_datacenter"].get(datacenter)
     if not roles:
         raise InvalidInput(
-            f"datacenter {datacenter!r} has no service in {stack.compose_file}",
+            f"datacenter {datacenter!r} has no service labelled entchaos.chaos=allowed in {stack.compose_file}",
             fix=f"choose one of: {', '.join(sorted(k for k in facts['services_by_datacenter'] if k != '-'))}",
         )
-    volumes = datacenter_volumes(stack.project, datacenter) or [
-        f"{stack.project}_{name}"
-        for name, spec in (stack.config().get("volumes") or {}).items()
-        if (spec.get("labels") or {}).get(DATACENTER) == datacenter
-    ]
+    services = {"db": sorted(roles.get("db", [])), "app": sorted(roles.get("app", []))}
     return {
         "datacenter": datacenter,
-        "datacenter_services": {"db": roles.get("db", []), "app": roles.get("app", [])},
-        "datacenter_volumes": volumes,
+        "datacenter_services": services,
+        "datacenter_volumes": service_volumes(stack.config(), stack.project, services["db"] + services["app"]),
     }
+
+
+def playbook_facts(name: str, params: PlaybookParams, stack: ComposeStack) -> dict[str, Any]:
+    """The facts the toolkit computes for one playbook call, and the call's own parameters: disjoint by design."""
+    facts = stack_facts(stack)
+    values = params.model_dump(mode="json")
+    datacenter = values.get("datacenter")
+    if datacenter is not None:
+        facts.update(datacenter_vars(stack, facts, datacenter))
+        values.pop("datacenter")
+    clash = sorted(set(facts) & set(values))
+    if clash:  # the models forbid reserved names: reaching this is a bug in the toolkit, not in a runbook
+        raise InvalidInput(f"playbook {name}: parameters {clash} would override the toolkit's facts")
+    return {**facts, **values}
+
+
+class _Unsafe(str):
+    """A string Ansible must treat as data: written as `!unsafe`, it is never templated."""
+
+
+class _UnsafeDumper(yaml.SafeDumper):
+    pass
+
+
+_UnsafeDumper.add_representer(_Unsafe, lambda dumper, text: dumper.represent_scalar("!unsafe", str(text)))
+
+
+def as_data(value: Any) -> Any:
+    """Every string in `value` (keys below the top level included) marked unsafe for Ansible."""
+    if isinstance(value, str):
+        return _Unsafe(value)
+    if isinstance(value, dict):
+        return {as_data(k) if isinstance(k, str) else k: as_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_data(v) for v in value]
+    return value
+
+
+def extravars_text(variables: dict[str, Any]) -> str:
+    """The `env/extravars` file ansible-runner hands to `ansible-playbook -e @file`: YAML, every string `!unsafe`.
+
+    (ansible-runner would write a dict as JSON, whose strings Ansible templates: `{{ lookup('pipe', …) }}` would
+    run. `!unsafe` is Ansible's own "unsafe or raw strings" marker: the value is used, never rendered.)
+    """
+    for key in variables:
+        if not re.match(r"^[a-z_][a-z0-9_]*$", key):
+            raise InvalidInput(f"variable name {key!r} is not a plain identifier")
+    body = {key: as_data(value) for key, value in variables.items()}
+    return yaml.dump(body, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
 
 
 def _failure(runner: Any) -> tuple[str | None, str | None]:
@@ -127,13 +220,13 @@ def run_playbook(
     import ansible_runner  # heavy import, only when a playbook runs
 
     path = playbook_path(name)
-    facts = stack_facts(stack)
-    if "datacenter" in (extravars or {}):
-        facts.update(datacenter_vars(stack, facts, extravars["datacenter"]))
-    facts.update(extravars or {})
+    params = typed_params(name, extravars or {})
+    facts = playbook_facts(name, params, stack)
     root = artifacts_root or (PROJECT_ROOT / ".entchaos" / "playbooks")
     private = root / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-    private.mkdir(parents=True, exist_ok=True)
+    (private / "env").mkdir(parents=True, exist_ok=True)
+    # Written here, not passed as `extravars=`: ansible-runner would write JSON, whose strings Ansible templates.
+    (private / "env" / "extravars").write_text(extravars_text(facts))
     inventory = {
         "all": {
             "children": {
@@ -155,7 +248,6 @@ def run_playbook(
         private_data_dir=str(private),
         playbook=str(path),
         inventory=inventory,
-        extravars=facts,
         envvars={
             "PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "ANSIBLE_LIBRARY": str(PLAYBOOKS / "library"),

@@ -8,7 +8,7 @@ request; `set map` changes it in memory, so no reload and no dropped connection.
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.haproxy_runtime import command
+from ansible.module_utils.haproxy_runtime import MAP_PATH, command, word
 
 DOCUMENTATION = r"""
 module: haproxy_geo_filter
@@ -48,6 +48,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        word(p["map"], "map", MAP_PATH)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     try:
         before = current(p["host"], p["port"], p["map"])
         backends = command(p["host"], p["port"], "show backend").split()

@@ -7,7 +7,7 @@ import csv
 import io
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.haproxy_runtime import command
+from ansible.module_utils.haproxy_runtime import command, word
 
 DOCUMENTATION = r"""
 module: haproxy_server_state
@@ -40,6 +40,12 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        word(p["backend"], "backend")
+        for server in p["servers"]:
+            word(server, "server")
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     try:
         before = statuses(p["host"], p["port"], p["backend"])
     except OSError as exc:
