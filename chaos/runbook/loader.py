@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,11 +237,8 @@ def _semantic_problems(
                 yield from _probe_problems(step.probe, step.params, (*loc, "probe"), locate, probes)
             elif isinstance(step, m.RevertStep):
                 yield from _revert_problems(runbook, step, loc, locate, faults, order)
-            elif isinstance(step, m.PlaybookStep) and playbooks is not None and step.playbook not in playbooks:
-                close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
-                hint = f" (did you mean `{close[0]}`?)" if close else ""
-                yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
-                                     f"found `{step.playbook}`{hint}")
+            elif isinstance(step, m.PlaybookStep) and playbooks is not None:
+                yield from _playbook_problems(step, loc, locate, playbooks)
 
     fault_ids = {s.step_id for s in runbook.steps if isinstance(s, m.FaultStep)}
     if runbook.load is not None and runbook.load.start_after is not None:
@@ -268,6 +265,32 @@ def _semantic_problems(
                 yield locate.problem(("verify", i), "expected a `load` section: this check reads the load statistics")
     for i, stop in enumerate(runbook.stop_conditions):
         yield from _probe_problems(stop.probe, stop.params, ("stop_conditions", i, "probe"), locate, probes)
+
+
+def _playbook_problems(
+    step: m.PlaybookStep, loc: Loc, locate: _Locator, playbooks: Collection[str]
+) -> Iterable[Problem]:
+    """The playbook exists, and its `extravars` fit its parameter model (`chaos.runbook.playbook_params`)."""
+    from chaos.runbook.playbook_params import PLAYBOOK_PARAMS, reserved
+
+    if step.playbook not in playbooks:
+        close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
+                             f"found `{step.playbook}`{hint}")
+        return
+    models = playbooks if isinstance(playbooks, Mapping) else PLAYBOOK_PARAMS
+    if step.playbook not in models:
+        yield locate.problem((*loc, "playbook"), f"expected a playbook with a parameter model, found `{step.playbook}`"
+                             " (none registered in chaos.runbook.playbook_params)")
+        return
+    where = (*loc, "extravars")
+    for key in step.extravars:
+        if reserved(str(key)):
+            yield locate.problem((*where, key), f"expected no field `{key}` here, found it: reserved, computed by the "
+                                 "toolkit from the labelled stack")
+    rest = {k: v for k, v in step.extravars.items() if not reserved(str(k))}
+    yield from _params_problems(models[step.playbook], rest, where, locate)
 
 
 def _has_baseline(runbook: m.Runbook) -> bool:

@@ -221,7 +221,11 @@ class ProbeStep(StepBase):
 
 class PlaybookStep(StepBase):
     playbook: str
-    extravars: dict[str, Any] = Field(default_factory=dict)
+    extravars: dict[str, Scalar | list[Scalar] | dict[str, Scalar]] = Field(
+        default_factory=dict,
+        description="the playbook's typed parameters (chaos.runbook.playbook_params), checked when loaded; facts "
+        "the toolkit computes (targets, volumes, commands) are reserved",
+    )
     timeout_s: float = Field(default=600.0, gt=0)
     record: str | None = Field(default=None, description="metric name for its duration, e.g. ttm_s")
 
