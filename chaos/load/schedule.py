@@ -8,16 +8,16 @@ of a measurement can be computed from the schedule. A Poisson option draws expon
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from chaos import safe_yaml
 from chaos.errors import InvalidInput
+from chaos.limits import MAX_DURATION_S, MAX_RATE
+from chaos.safe_yaml import clip
 
 
 @dataclass(frozen=True)
@@ -163,46 +163,100 @@ def profile(
     return Schedule(pts, duration_s if duration_s is not None else pts[-1][0], max_requests, poisson)
 
 
-def load_profile(path: str | Path, *, duration_s: float | None = None, max_requests: int | None = None) -> Schedule:
-    """Read a profile from YAML or JSON: either a list of [t_s, rate] or {points: [...], poisson: bool}."""
+PROFILE_USAGE = "constant:RATE, ramp:FROM:TO, surge:BASE:SURGE:AT_S:FOR_S or file:PATH"
+PROFILE_ARGS = {"constant": ("RATE",), "ramp": ("FROM", "TO"), "surge": ("BASE", "SURGE", "AT_S", "FOR_S")}
+MAX_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """A compact profile spec, checked: its kind and numbers, or the path of a profile file (not read yet)."""
+
+    kind: str
+    numbers: tuple[float, ...] = ()
+    path: str = ""
+
+
+def parse_spec(spec: object, *, max_rate: float = MAX_RATE) -> ProfileSpec:
+    """`constant:200`, `ramp:10:500`, `surge:50:800:10:20` (base, surge, at, for) or `file:PATH`, checked: rates
+    finite, >= 0 and at most `max_rate`, times at most a day. `InvalidInput` saying what was expected otherwise."""
+    if not isinstance(spec, str):
+        raise InvalidInput(f"expected a profile {PROFILE_USAGE}, found {clip(spec)}")
+    kind, sep, rest = spec.partition(":")
+    if kind == "file":
+        if not rest.strip():
+            raise InvalidInput("expected file:PATH, found no path", fix="e.g. file:profiles/morning.yaml")
+        return ProfileSpec("file", path=rest)
+    if kind not in PROFILE_ARGS:
+        raise InvalidInput(f"expected a profile {PROFILE_USAGE}, found {clip(spec)!r}")
+    names = PROFILE_ARGS[kind]
+    args = rest.split(":") if sep else []
+    if len(args) != len(names):
+        raise InvalidInput(f"expected {kind}:{':'.join(names)} ({len(names)} number(s)), found {len(args)} in "
+                           f"{clip(spec)!r}")
+    numbers = []
+    for name, text in zip(names, args, strict=True):
+        try:
+            value = float(text)
+        except ValueError:
+            raise InvalidInput(f"expected {name} a number in {kind}:{':'.join(names)}, found {clip(text)!r}") from None
+        bound = MAX_DURATION_S if name.endswith("_S") else max_rate
+        if not (math.isfinite(value) and 0 <= value <= bound):
+            raise InvalidInput(f"expected {name} a number from 0 to {bound:g} in {kind}:{':'.join(names)}, "
+                               f"found {clip(text)}")
+        numbers.append(value)
+    return ProfileSpec(kind, tuple(numbers))
+
+
+def _number(value: object, what: str, where: str, *, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (low <= value <= high):
+        raise InvalidInput(f"expected {what} a number from {low:g} to {high:g}, found {clip(value)}", where=where)
+    return float(value)
+
+
+def load_profile(path: str | Path, *, duration_s: float | None = None, max_requests: int | None = None,
+                 max_rate: float = MAX_RATE) -> Schedule:
+    """Read a profile from YAML or JSON: either a list of [t_s, rate] or {points: [...], poisson: bool}.
+
+    Read within bounds (`chaos.safe_yaml`: a small regular UTF-8 file); every number checked (times at most a day,
+    rates at most `max_rate`, at most 10 000 points)."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read profile: {exc.strerror}", where=str(p), fix="check the path") from exc
-    try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"profile is not valid {p.suffix.lstrip('.') or 'YAML'}: {exc}", where=str(p)) from exc
+    _, data = safe_yaml.load_file(p, "profile")
     poisson = False
+    where = str(p)
     if isinstance(data, dict):
-        poisson = bool(data.get("poisson", False))
-        max_requests = data.get("max_requests", max_requests)
-        duration_s = data.get("duration_s", duration_s)
+        unknown = sorted(map(str, set(data) - {"points", "poisson", "max_requests", "duration_s"}))
+        if unknown:
+            raise InvalidInput(f"expected points, poisson, max_requests, duration_s, found {clip(unknown)}",
+                               where=where)
+        poisson = data.get("poisson", False)
+        if not isinstance(poisson, bool):
+            raise InvalidInput(f"expected poisson true or false, found {clip(poisson)}", where=where)
+        if data.get("max_requests") is not None:
+            max_requests = int(_number(data["max_requests"], "max_requests", where, low=0, high=1e9))
+        if data.get("duration_s") is not None:
+            duration_s = _number(data["duration_s"], "duration_s", where, low=0, high=MAX_DURATION_S)
         data = data.get("points")
-    if not isinstance(data, list):
-        raise InvalidInput("profile must be a list of [t_s, rate] points", where=str(p), fix="see docs: profile file")
-    return profile(data, duration_s=duration_s, max_requests=max_requests, poisson=poisson)
+    if not isinstance(data, list) or not 2 <= len(data) <= MAX_POINTS:
+        raise InvalidInput(f"expected a list of 2 to {MAX_POINTS} [t_s, rate] points, found {clip(data)}",
+                           where=where, fix="e.g. points: [[0, 10], [60, 200]]")
+    points = []
+    for i, point in enumerate(data):
+        if not isinstance(point, list) or len(point) != 2:
+            raise InvalidInput(f"expected point {i} a [t_s, rate] pair, found {clip(point)}", where=where)
+        points.append((_number(point[0], f"point {i}'s t_s", where, low=0, high=MAX_DURATION_S),
+                       _number(point[1], f"point {i}'s rate", where, low=0, high=max_rate)))
+    return profile(points, duration_s=duration_s, max_requests=max_requests, poisson=poisson)
 
 
 def from_spec(spec: str, duration_s: float, *, max_requests: int | None = None) -> Schedule:
     """Parse a compact CLI spec: `constant:200`, `ramp:10:500`, `surge:50:800:10:20` (base, surge, at, for),
     or `file:PATH` (YAML/JSON profile)."""
-    kind, _, rest = spec.partition(":")
-    args = rest.split(":") if rest else []
-    try:
-        if kind == "file":
-            return load_profile(rest, duration_s=duration_s, max_requests=max_requests)
-        nums = [float(a) for a in args]
-        if kind == "constant" and len(nums) == 1:
-            return constant(nums[0], duration_s, max_requests=max_requests)
-        if kind == "ramp" and len(nums) == 2:
-            return ramp(nums[0], nums[1], duration_s, max_requests=max_requests)
-        if kind == "surge" and len(nums) == 4:
-            return step_surge(*nums, duration_s, max_requests=max_requests)
-    except ValueError as exc:
-        raise InvalidInput(f"bad number in profile spec {spec!r}: {exc}") from exc
-    raise InvalidInput(
-        f"unknown profile spec {spec!r}",
-        fix="use constant:RATE, ramp:FROM:TO, surge:BASE:SURGE:AT_S:FOR_S or file:PATH",
-    )
+    parsed = parse_spec(spec)
+    if parsed.kind == "file":
+        return load_profile(parsed.path, duration_s=duration_s, max_requests=max_requests)
+    if parsed.kind == "constant":
+        return constant(*parsed.numbers, duration_s, max_requests=max_requests)
+    if parsed.kind == "ramp":
+        return ramp(*parsed.numbers, duration_s, max_requests=max_requests)
+    return step_surge(*parsed.numbers, duration_s, max_requests=max_requests)

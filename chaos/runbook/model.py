@@ -10,6 +10,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -20,10 +21,33 @@ from pydantic import (
     model_validator,
 )
 
+from chaos.errors import InvalidInput
+from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
 from chaos.runbook.load import PERCENTILES
+from chaos.safe_yaml import clip
+from chaos.stack.labels import ROLES
 
 Scalar = float | int | bool | str
 Source = Literal["host", "internet-fr", "internet-abroad"]
+Bound = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a tolerance's bound: finite
+SELECTOR_KEYS = ("datacenter", "role", "service")  # chaos.stack.labels: the short keys a target is chosen by
+LabelValue = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+def _selector_key(key: str) -> str:
+    if key not in SELECTOR_KEYS:
+        raise ValueError("a label key: datacenter, role or service (containers are chosen by their labels, never "
+                         "by name or id)")
+    return key
+
+
+def _selector(target: dict[str, str]) -> dict[str, str]:
+    if "role" in target and target["role"] not in ROLES:
+        raise ValueError(f"role one of {', '.join(ROLES)}")
+    return target
+
+
+Selector = Annotated[dict[Annotated[str, AfterValidator(_selector_key)], LabelValue], AfterValidator(_selector)]
 
 
 class Strict(BaseModel):
@@ -35,10 +59,10 @@ class Tolerance(Strict):
 
     eq: Scalar | None = None
     ne: Scalar | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: Bound | None = None
+    gte: Bound | None = None
+    lt: Bound | None = None
+    lte: Bound | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
 
     @model_validator(mode="after")
@@ -77,7 +101,7 @@ def _num(value: Any) -> float | None:
 
 
 class Metadata(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="used in reports/<name>/")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=MAX_NAME, description="used in reports/<name>/")
     description: str = ""
     story: str = ""
 
@@ -89,8 +113,8 @@ class StackSpec(Strict):
 
 
 class ScheduleStage(Strict):
-    at_s: float = Field(ge=0)
-    rps: float = Field(ge=0)
+    at_s: float = seconds(ge=0)
+    rps: float = number(ge=0, le=MAX_RATE, description="requests per second (x the metric with `scale_by`)")
 
 
 class LoadSpec(Strict):
@@ -98,15 +122,15 @@ class LoadSpec(Strict):
 
     profile: str | None = None
     schedule: list[ScheduleStage] | None = None
-    journeys: dict[str, float] = Field(default_factory=dict)  # journey name -> share of the traffic
+    journeys: dict[str, Annotated[float, number(ge=0, le=1e6)]] = Field(default_factory=dict)  # name -> share
     source: Source = "host"
-    duration_s: float | None = Field(default=None, gt=0)
-    sample_s: float = Field(default=1.0, gt=0, description="timeline resolution in the report")
-    start_after: str | None = Field(default=None, description="start once this step has finished (default: at once)")
-    scale_by: str | None = Field(
+    duration_s: float | None = seconds(None, gt=0)
+    sample_s: float = seconds(1.0, ge=MIN_INTERVAL_S, le=60, description="timeline resolution in the report")
+    start_after: Name | None = Field(default=None, description="start once this step has finished (default: at once)")
+    scale_by: Name | None = Field(
         default=None, description="a metric recorded before the load starts: the profile's rates are multiples of it"
     )
-    scale: float = Field(default=1.0, gt=0, description="rates times this; the engine sets it from `scale_by`")
+    scale: float = number(1.0, gt=0, le=MAX_RATE, description="rates times this; the engine sets it from `scale_by`")
 
     @model_validator(mode="after")
     def _profile_or_schedule(self) -> LoadSpec:
@@ -114,16 +138,41 @@ class LoadSpec(Strict):
             raise ValueError("give exactly one of `profile` or `schedule`")
         if self.scale_by is not None and self.start_after is None:
             raise ValueError("`scale_by` needs `start_after`: the step that records the metric must run first")
+        if self.profile is not None and self.scale_by:
+            _check_profile(self.profile, MAX_SCALE, f" (x `{self.scale_by}`, with `scale_by`)")
+        if self.scale_by and self.schedule and any(stage.rps > MAX_SCALE for stage in self.schedule):
+            raise ValueError(f"schedule rates at most {MAX_SCALE:g} (x `{self.scale_by}`) with `scale_by`")
         return self
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, profile: str | None) -> str | None:
+        if profile is not None:  # parsed now, not when the load starts (a file is read by the loader)
+            _check_profile(profile, MAX_RATE)
+        return profile
 
     @field_validator("journeys")
     @classmethod
     def _shares(cls, journeys: dict[str, float]) -> dict[str, float]:
+        from chaos.load.journeys import JOURNEYS
+
+        unknown = sorted(set(journeys) - set(JOURNEYS))
+        if unknown:
+            raise ValueError(f"journeys among {', '.join(JOURNEYS)} (unknown: {clip(', '.join(unknown))})")
         if any(v < 0 for v in journeys.values()):
             raise ValueError("journey shares must be >= 0")
         if journeys and sum(journeys.values()) <= 0:
             raise ValueError("journey shares must not all be 0")
         return journeys
+
+
+def _check_profile(profile: str, max_rate: float, unit: str = "") -> None:
+    from chaos.load.schedule import parse_spec  # the load generator's own parser
+
+    try:
+        parse_spec(profile, max_rate=max_rate)
+    except InvalidInput as exc:
+        raise ValueError(exc.what.removeprefix("expected ").rsplit(", found ", 1)[0] + unit) from None
 
 
 class ProbeCall(Strict):
@@ -140,15 +189,15 @@ class Hypothesis(Strict):
 
     probes: list[ProbeCall] = Field(min_length=1)
     check_after: bool = True
-    warmup_s: float = Field(default=0.0, ge=0, description="before the steps, keep probing this long before failing")
-    settle_s: float = Field(default=0.0, ge=0, description="after the steps, keep probing this long before failing")
-    baseline_s: float = Field(
-        default=10.0, ge=0,
+    warmup_s: float = seconds(0.0, ge=0, description="before the steps, keep probing this long before failing")
+    settle_s: float = seconds(0.0, ge=0, description="after the steps, keep probing this long before failing")
+    baseline_s: float = seconds(
+        10.0, ge=0,
         description="once steady, the load runs this long with no fault: the hypothesis is judged over it and "
         "its figures are the baseline (0: no baseline)",
     )
-    hold_s: float = Field(
-        default=3.0, ge=1,
+    hold_s: float = seconds(
+        3.0, ge=1,
         description="a fault's impact ends when availability stays at the hypothesis' level this long",
     )
 
@@ -166,7 +215,7 @@ class Hypothesis(Strict):
 
 
 class StepBase(Strict):
-    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: Name | None = None
     continue_on_failure: bool = Field(
         default=False, description="a failure is recorded (the verdict fails) but the next steps still run"
     )
@@ -183,11 +232,11 @@ class StepBase(Strict):
 
 class FaultStep(StepBase):
     fault: str
-    target: dict[str, str] = Field(min_length=1, description="labels: {datacenter: sbg, role: app}")
-    count: int | None = Field(default=None, gt=0, description="hit this many of the matching containers")
+    target: Selector = Field(min_length=1, description="labels: {datacenter: sbg, role: app}")
+    count: int | None = Field(default=None, gt=0, le=1000, strict=True, description="hit this many of the matches")
     params: dict[str, Any] = Field(default_factory=dict)
-    duration_s: float | None = Field(default=None, gt=0, description="revert by itself after this long")
-    reverted_by: str | None = Field(default=None, description="id of the step that repairs a destructive fault")
+    duration_s: float | None = seconds(None, gt=0, description="revert by itself after this long")
+    reverted_by: Name | None = Field(default=None, description="id of the step that repairs a destructive fault")
 
     @property
     def kind(self) -> str:
@@ -198,10 +247,10 @@ class WaitForStep(StepBase):
     wait_for: str = Field(alias="wait-for", description="a probe name")
     params: dict[str, Any] = Field(default_factory=dict)
     until: Tolerance
-    timeout_s: float = Field(gt=0)
-    interval_s: float = Field(default=0.5, gt=0)
-    since: str | None = Field(default=None, description="measure from the start of this step (default: this one)")
-    record: str | None = Field(default=None, description="metric name for the time it took, e.g. ttd_s")
+    timeout_s: float = seconds(gt=0)
+    interval_s: float = seconds(0.5, ge=MIN_INTERVAL_S)
+    since: Name | None = Field(default=None, description="measure from the start of this step (default: this one)")
+    record: Name | None = Field(default=None, description="metric name for the time it took, e.g. ttd_s")
 
     @property
     def kind(self) -> str:
@@ -212,7 +261,7 @@ class ProbeStep(StepBase):
     probe: str
     params: dict[str, Any] = Field(default_factory=dict)
     expect: Tolerance | None = None
-    record: str | None = None
+    record: Name | None = None
 
     @property
     def kind(self) -> str:
@@ -226,8 +275,9 @@ class PlaybookStep(StepBase):
         description="the playbook's typed parameters (chaos.runbook.playbook_params), checked when loaded; facts "
         "the toolkit computes (targets, volumes, commands) are reserved",
     )
-    timeout_s: float = Field(default=600.0, gt=0)
-    record: str | None = Field(default=None, description="metric name for its duration, e.g. ttm_s")
+    timeout_s: int = Field(default=600, ge=1, le=int(MAX_DURATION_S), strict=True,
+                           description="whole seconds (ansible-runner's timeout): never truncated to 0, no timeout")
+    record: Name | None = Field(default=None, description="metric name for its duration, e.g. ttm_s")
 
     @property
     def kind(self) -> str:
@@ -236,8 +286,8 @@ class PlaybookStep(StepBase):
 
 class ManualStep(StepBase):
     manual: str = Field(description="what the people on the game day must do")
-    timeout_s: float | None = Field(default=None, gt=0)
-    record: str | None = Field(default=None, description="metric name for the time they took")
+    timeout_s: float | None = seconds(None, gt=0)
+    record: Name | None = Field(default=None, description="metric name for the time they took")
 
     @property
     def kind(self) -> str:
@@ -245,7 +295,7 @@ class ManualStep(StepBase):
 
 
 class RevertStep(StepBase):
-    revert: str = Field(description="id of an earlier fault step, still active: revert it now")
+    revert: Name = Field(description="id of an earlier fault step, still active: revert it now")
 
     @property
     def kind(self) -> str:
@@ -306,8 +356,8 @@ def _check_window(value: str) -> str:
 class AvailabilityCheck(Strict):
     name: str | None = None
     availability: Tolerance
-    window: Window = "run"
-    record: str | None = None
+    window: Window = Field("run", max_length=2 * MAX_NAME)
+    record: Name | None = None
 
     @field_validator("window")
     @classmethod
@@ -319,8 +369,8 @@ class LatencyBound(Strict):
     """An absolute bound (`lte_ms`), a bound relative to the measured baseline (`max_ratio_to_baseline`), or both."""
 
     percentile: float = 95.0
-    lte_ms: float | None = Field(default=None, gt=0)
-    max_ratio_to_baseline: float | None = Field(default=None, gt=0)
+    lte_ms: float | None = number(None, gt=0, le=MAX_MS)
+    max_ratio_to_baseline: float | None = number(None, gt=0, le=1000)
 
     @model_validator(mode="after")
     def _one_bound(self) -> LatencyBound:
@@ -339,8 +389,8 @@ class LatencyBound(Strict):
 class LatencyCheck(Strict):
     name: str | None = None
     latency: LatencyBound
-    window: Window = "run"
-    record: str | None = None
+    window: Window = Field("run", max_length=2 * MAX_NAME)
+    record: Name | None = None
 
     @field_validator("window")
     @classmethod
@@ -378,7 +428,7 @@ class ProbeCheck(Strict):
     probe: str
     params: dict[str, Any] = Field(default_factory=dict)
     expect: Tolerance
-    within_s: float = Field(default=0.0, ge=0, description="keep probing this long before failing")
+    within_s: float = seconds(0.0, ge=0, description="keep probing this long before failing")
 
     @model_validator(mode="before")
     @classmethod
@@ -418,8 +468,8 @@ class StopCondition(Strict):
     probe: str
     params: dict[str, Any] = Field(default_factory=dict)
     bound: Tolerance
-    for_s: float = Field(default=0.0, ge=0)
-    interval_s: float = Field(default=1.0, gt=0)
+    for_s: float = seconds(0.0, ge=0)
+    interval_s: float = seconds(1.0, ge=MIN_INTERVAL_S)
 
 
 class Runbook(Strict):

@@ -94,7 +94,7 @@ def test_stop_condition_aborts_with_exit_3_and_rolls_back(world: FakeWorld) -> N
     stack = world.stack
     world.load = FakeLoad(stack, availability=lambda values: 1.0 if values["up"] else 0.0)
     text = KILL_THEN_WAIT.replace("metadata: {name: kill-then-wait}", "metadata: {name: kill-then-wait}\n"
-                                  "load: {profile: p, sample_s: 0.05}") + (
+                                  "load: {profile: 'constant:1', sample_s: 0.05}") + (
         "stop_conditions:\n  - name: portal gone\n    probe: load-availability\n    params: {window_s: 0.1}\n"
         "    bound: {gte: 0.5}\n    for_s: 0.2\n    interval_s: 0.02\n"
     )
@@ -128,7 +128,8 @@ def test_unexpected_exception_mid_step_still_rolls_back(world: FakeWorld) -> Non
 
     world.load = FakeLoad(availability=availability)
     text = KILL_THEN_WAIT.replace("  - id: never", "  - id: crash\n    probe: load-availability\n  - id: never") \
-        .replace("metadata: {name: kill-then-wait}", "metadata: {name: crash}\nload: {profile: p, sample_s: 60}") \
+        .replace("metadata: {name: kill-then-wait}",
+                 "metadata: {name: crash}\nload: {profile: constant:1, sample_s: 60}") \
         .replace("{name: up, probe: fake-value, params: {key: up}", "{name: up, probe: load-availability, params: {}")
     result = world.engine(world.parse(text)).run()
     assert (result.verdict, result.exit_code) == ("error", 4)

@@ -99,7 +99,7 @@ def test_destructive_fault_needs_a_rebuild_step(world: FakeWorld) -> None:
 
 def test_references_to_steps_must_exist(world: FakeWorld) -> None:
     text = BASE + "    reverted_by: rebiuld\n  - id: kill\n    manual: again\nverify:\n  - availability: {gte: 1}\n" \
-        "    window: during:nowhere\nload: {profile: p}\n"
+        "    window: during:nowhere\nload: {profile: 'constant:1'}\n"
     found = problems(world, text)
     assert any(p.startswith("rb.yaml:8: steps[1].id:") and "unique" in p for p in found)
     assert any(p.startswith("rb.yaml:7: steps[0].reverted_by:") and "rebiuld" in p for p in found)
