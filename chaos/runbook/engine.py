@@ -42,7 +42,7 @@ from chaos.runbook.journal import JOURNAL_NAME, Journal
 from chaos.runbook.load import LoadFactory, LoadHandle, LoadStats
 from chaos.runbook.lock import StackLock
 from chaos.runbook.operator import Operator, Unattended
-from chaos.runbook.plan import Plan, make_plan, probe_key
+from chaos.runbook.plan import Plan, check_environment, make_plan, probe_key
 from chaos.runbook.probe import PROBES, Probe
 from chaos.runbook.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
 from chaos.runbook.signals import SignalGuard
@@ -144,6 +144,7 @@ class Engine:
         with SignalGuard() as guard:
             try:
                 plan = make_plan(self.runbook, self.stack, faults=self.faults, probes=self.probes)
+                check_environment(plan, self.stack)  # kernel support, browser...: before anything is injected
                 for planned in plan.steps:
                     bus.emit(StepPlanned(phase=planned.phase, step_id=planned.step_id, step_kind=planned.step.kind,
                                          description=planned.description,

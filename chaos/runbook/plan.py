@@ -1,7 +1,9 @@
 """Plan: which containers each fault step will hit, in what order. Nothing is injected.
 
-Every fault and probe is instantiated here (parameters typed) and asked whether it can run on this stack,
-so an unsupported fault stops the run before anything happens.
+Every fault and probe is instantiated here (parameters typed); nothing is started, nothing is changed (`plan`
+only reads the labels of the running containers). Whether each can run on this machine (a qdisc in the kernel,
+a browser) is asked by `check_environment`, which starts helper containers: `run` calls it before anything is
+injected, `plan` and `validate` never do.
 """
 
 from __future__ import annotations
@@ -75,15 +77,12 @@ class _Planner:
     def probe(self, name: str, params: dict[str, Any]) -> Probe:
         key = probe_key(name, params)
         if key not in self.instances:
-            instance = self.probes.get(name)(params)
-            instance.check_supported(self.stack)
-            self.instances[key] = instance
+            self.instances[key] = self.probes.get(name)(params)
         return self.instances[key]
 
     def step(self, phase: str, step: Any) -> PlannedStep:
         if isinstance(step, m.FaultStep):
             fault = self.faults.get(step.fault)(step.params)
-            fault.check_supported(self.stack)
             targets = select_targets(self.stack, step)
             return PlannedStep(phase, step, fault.describe(targets), targets, fault=fault)
         if isinstance(step, m.WaitForStep):
@@ -131,3 +130,16 @@ def make_plan(
     steps = [planner.step("steps", s) for s in runbook.steps]
     steps += [planner.step("rollback", s) for s in runbook.rollback]
     return Plan(runbook, steps, planner.instances)
+
+
+def check_environment(plan: Plan, stack: Stack) -> None:
+    """Ask every fault and probe of the plan whether it can run here (`UnsupportedFault`, `EnvironmentProblem`).
+
+    May start short-lived helper containers (a qdisc tried in a throwaway namespace): called by `run` after the
+    plan and before anything is injected, never by `plan` or `validate`.
+    """
+    for planned in plan.steps:
+        if planned.fault is not None:
+            planned.fault.check_supported(stack)
+    for probe in plan.probes.values():
+        probe.check_supported(stack)

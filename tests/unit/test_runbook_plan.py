@@ -11,7 +11,7 @@ import pytest
 from chaos.errors import EnvironmentProblem, UnsupportedFault
 from chaos.runbook.fakes import FakeKill, FakeWorld
 from chaos.runbook.operator import ConsoleOperator
-from chaos.runbook.plan import make_plan
+from chaos.runbook.plan import check_environment, make_plan
 from chaos.runbook.result import StepFailed
 
 DATA = Path(__file__).parent / "data"
@@ -51,8 +51,9 @@ def test_unsupported_fault_stops_before_anything_runs(tmp_path: Path) -> None:
     world.registries = (faults.derive({"no-netem": NoNetem}), probes)
     runbook = world.parse("metadata: {name: t}\nsteps:\n  - id: a\n    fault: fake-kill\n    target: {role: db}\n"
                           "  - id: b\n    fault: no-netem\n    target: {role: app}\n")
+    plan = make_plan(runbook, world.stack, faults=world.registries[0], probes=probes)  # plan asks nothing
     with pytest.raises(UnsupportedFault):
-        make_plan(runbook, world.stack, faults=world.registries[0], probes=probes)
+        check_environment(plan, world.stack)  # run asks, before anything is injected
     result = world.engine(runbook).run()
     assert (result.verdict, result.exit_code) == ("error", 4) and "netem" in result.reason
     assert set(world.stack.states().values()) == {"running"}
