@@ -1,18 +1,22 @@
 """datacenter-fire: like SBG2 in March 2021, a whole datacenter goes at once and nothing comes back.
 
-Every container of the datacenter is SIGKILLed at the same instant (no goodbye), cut from every
-network, removed, and its volumes destroyed. It is destructive: the runbook names the step that
+Every selected container of the datacenter (chaos-allowed, `target`, `count`) is SIGKILLed at the same instant
+(no goodbye), cut from every network, removed, and the volumes they mount destroyed: only those labelled
+`entchaos.chaos=allowed` and mounted by no other container (`containers.destroyable_volumes`); `plan` lists them.
+It is destructive: the runbook names the step that
 rebuilds (the `rebuild-datacenter` playbook). Reverting it (rollback, or `entchaos recover` from a
 journal) fails the database over when no node is read-write; the rebuild step then rebuilds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from chaos.errors import FaultError
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
 from chaos.logging import get_logger
+from chaos.runbook.stack import TargetInfo
 from chaos.stack import containers
 
 log = get_logger(__name__)
@@ -30,11 +34,20 @@ class DatacenterFire(Fault):
                 fix="select the targets with `datacenter: <name>` only",
             )
         datacenter = datacenters.pop()
+        volumes = containers.destroyable_volumes(t.id for t in ctx.targets)
         return {
             "datacenter": datacenter,
             "networks": {t.id: containers.networks_of(t.id) for t in ctx.targets if containers.exists(t.id)},
-            "volumes": containers.datacenter_volumes(ctx.stack.project, datacenter),
+            "volumes": list(volumes.destroy),
+            "volumes_kept": volumes.kept,
         }
+
+    def describe(self, targets: Sequence[TargetInfo]) -> str:
+        """What burns, for `plan`: every container and every volume it will destroy, and the volumes it keeps."""
+        volumes = containers.destroyable_volumes(t.id for t in targets)
+        kept = "; ".join(f"{v} ({why})" for v, why in volumes.kept.items())
+        return (f"{self.name}: destroys containers {', '.join(t.service for t in targets) or 'none'}; "
+                f"destroys volumes {', '.join(volumes.destroy) or 'none'}" + (f"; keeps {kept}" if kept else ""))
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         ids = [t.id for t in ctx.targets]

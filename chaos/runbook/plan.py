@@ -1,5 +1,7 @@
 """Plan: which containers each fault step will hit, in what order. Nothing is injected.
 
+A destructive fault names every container and volume it will destroy; a playbook step names what it acts on.
+
 Every fault and probe is instantiated here (parameters typed); nothing is started, nothing is changed (`plan`
 only reads the labels of the running containers). Whether each can run on this machine (a qdisc in the kernel,
 a browser) is asked by `check_environment`, which starts helper containers: `run` calls it before anything is
@@ -94,10 +96,23 @@ class _Planner:
             expect = f" {step.expect.describe()}" if step.expect else ""
             return PlannedStep(phase, step, f"measure {p.describe()}{expect}", probe=p)
         if isinstance(step, m.PlaybookStep):
-            return PlannedStep(phase, step, f"run playbook {step.playbook}")
+            return PlannedStep(phase, step, describe_playbook(step, self.stack))
         if isinstance(step, m.RevertStep):
             return PlannedStep(phase, step, f"revert the fault of step {step.revert}")
         return PlannedStep(phase, step, f"people: {step.manual}")
+
+
+def describe_playbook(step: m.PlaybookStep, stack: Stack) -> str:
+    """`run playbook <name> (<params>)`, and on a compose stack what it will act on (`playbook_hits`)."""
+    params = ", ".join(f"{k}={v}" for k, v in sorted(step.extravars.items()))
+    text = f"run playbook {step.playbook}" + (f" ({params})" if params else "")
+    from chaos.stack.compose import ComposeStack
+
+    if isinstance(stack, ComposeStack):
+        from chaos.runbook.playbook import playbook_hits
+
+        text += f": {playbook_hits(step.playbook, dict(step.extravars), stack)}"
+    return text
 
 
 def plan_step(

@@ -160,6 +160,28 @@ def playbook_facts(name: str, params: PlaybookParams, stack: ComposeStack) -> di
     return {**facts, **values}
 
 
+def playbook_hits(name: str, extravars: dict[str, Any], stack: ComposeStack) -> str:
+    """For `plan`: what the call will act on, from the same facts the playbook gets (nothing is changed)."""
+    facts = playbook_facts(name, typed_params(name, extravars), stack)
+    services = facts["stack_services"]
+
+    def in_dc(role: str, datacenter: str, *, inside: bool = True) -> list[str]:
+        return sorted(s for s, info in services.items()
+                      if info["role"] == role and (info["datacenter"] == datacenter) == inside)
+
+    if "datacenter_services" in facts and name == "rebuild-datacenter":
+        dc = facts["datacenter_services"]
+        return (f"recreates containers {', '.join(dc['db'] + dc['app']) or 'none'}; destroys volumes "
+                f"{', '.join(facts['datacenter_volumes']) or 'none'}")
+    if name == "failover-database":
+        failed = facts["failed_datacenter"]
+        return (f"kills containers {', '.join(in_dc('db', failed)) or 'none'}; promotes one of "
+                f"{', '.join(in_dc('db', failed, inside=False)) or 'none'}")
+    if name in ("edge-drain", "edge-undrain"):
+        return f"edge servers {', '.join(in_dc('app', facts['datacenter'])) or 'none'}"
+    return "the edge's runtime API only"
+
+
 class _Unsafe(str):
     """A string Ansible must treat as data: written as `!unsafe`, it is never templated."""
 

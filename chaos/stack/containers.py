@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from docker.errors import APIError, NotFound
 
 from chaos.errors import FaultError
 from chaos.logging import get_logger
 from chaos.stack.docker_api import docker_client
-from chaos.stack.labels import COMPOSE_PROJECT, DATACENTER
+from chaos.stack.labels import CHAOS, CHAOS_ALLOWED, COMPOSE_PROJECT, DATACENTER
 
 log = get_logger(__name__)
 
@@ -94,9 +97,56 @@ def remove(container_id: str) -> None:
         return
 
 
-def datacenter_volumes(project: str, datacenter: str) -> list[str]:
-    filters = {"label": [f"{COMPOSE_PROJECT}={project}", f"{DATACENTER}={datacenter}"]}
-    return sorted(v["Name"] for v in (docker_client().api.volumes(filters=filters).get("Volumes") or []))
+def mounted_volumes(container_id: str) -> list[str]:
+    """The named volumes a container mounts (binds and tmpfs are not volumes; a gone container mounts nothing)."""
+    try:
+        mounts = docker_client().api.inspect_container(container_id).get("Mounts") or []
+    except NotFound:
+        return []
+    return sorted({m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")})
+
+
+def volume_labels(name: str) -> dict[str, str] | None:
+    """A volume's labels; None when it does not exist."""
+    try:
+        return dict(docker_client().api.inspect_volume(name).get("Labels") or {})
+    except NotFound:
+        return None
+
+
+def volume_users(name: str) -> list[str]:
+    """Ids of every container (running or not) that mounts the volume."""
+    return sorted(c["Id"] for c in docker_client().api.containers(all=True, filters={"volume": [name]}))
+
+
+@dataclass(frozen=True)
+class VolumeVerdict:
+    """What a destructive fault may do to the volumes of its targets: destroy some, keep the others (why)."""
+
+    destroy: tuple[str, ...]
+    kept: dict[str, str]  # volume -> why it is kept
+
+
+def destroyable_volumes(container_ids: Iterable[str]) -> VolumeVerdict:
+    """The volumes the containers mount that are labelled `entchaos.chaos=allowed` and used by no other container.
+
+    The blast radius of a fault that destroys data: never a volume outside its targets, never one without the chaos
+    label (whatever its datacenter label says), never one another container still uses.
+    """
+    ids = set(container_ids)
+    destroy, kept = [], {}
+    for name in sorted({v for cid in ids for v in mounted_volumes(cid)}):
+        labels = volume_labels(name)
+        if labels is None:
+            continue
+        others = [u[:12] for u in volume_users(name) if u not in ids]
+        if labels.get(CHAOS) != CHAOS_ALLOWED:
+            kept[name] = f"not labelled {CHAOS}={CHAOS_ALLOWED}"
+        elif others:
+            kept[name] = f"also mounted by {', '.join(others)}"
+        else:
+            destroy.append(name)
+    return VolumeVerdict(tuple(destroy), kept)
 
 
 def remove_volume(name: str) -> None:
