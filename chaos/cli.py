@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from chaos.errors import ChaosError
-from chaos.logging import configure
+from chaos.logging import configure, protect_output
 
 
 def _stack(args: argparse.Namespace):
@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
+    protect_output()  # no password or session key on stdout/stderr, whoever writes it
     # A run has its own console view; the log says only what goes wrong unless asked for more.
     configure(args.log_level or ("warning" if args.command in ("run", "recover") else None))
     try:

@@ -1,10 +1,19 @@
-"""structlog, configured once: a console renderer on a terminal, JSON lines otherwise."""
+"""structlog, configured once: a console renderer on a terminal, JSON lines otherwise.
+
+Secrets never leave the process through it: every event goes through `redact_event`, the journal through
+`redact_value`, and the command's own stdout/stderr through `protect_output` (see "Secrets" below).
+"""
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
 import os
+import re
 import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 import structlog
 
@@ -27,6 +36,7 @@ def configure(level: str | None = None, *, json: bool | None = None) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -39,3 +49,133 @@ def configure(level: str | None = None, *, json: bool | None = None) -> None:
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     configure()
     return structlog.get_logger(name)
+
+
+# ---- Secrets ------------------------------------------------------------------------------------------------
+# Passwords and session keys never appear in logs, journals or reports. What is redacted:
+#  - values of keys named like a secret (password, secret, token, authorization, api_key, session_key …);
+#  - `password=…` (libpq conninfo, URL queries), `NAME_SECRET=…`/`…PASSWORD=…`/`…TOKEN=…` (env lines, docker
+#    inspect, Ansible output), `"password": "…"` (JSON bodies, Python reprs), `Bearer …`, `scheme://user:…@`;
+#  - the values of the secrets this process knows: environment variables named like one (ENTCHAOS_APP_SECRET,
+#    ENT_SECRET, PGPASSWORD …), the bundled stack's development secrets, and any `add_secret` registers
+#    (only values of 6 characters or more: the bundled database password `ent` is caught by the patterns).
+
+MASK = "***"
+MIN_SECRET_LEN = 6
+_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|SESSION_?KEY)", re.I)
+_SECRET_KEY = re.compile(
+    r"(^|[_.-])(password|passwd|pwd|secret|token|access_token|authorization|api_?key|session_?key|private_?key)$", re.I)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 " + MASK),
+    (re.compile(r"(?i)(\\*[\"']?\b[a-z0-9_]*(?:password|passwd|secret|token|session_key|api_key)\\*[\"']?\s*[:=]\s*)"
+                r"(\\*[\"'])(.*?)\2"), r"\1\2" + MASK + r"\2"),  # also inside JSON in a string: \"password\"
+    (re.compile(r"\b([A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY)[A-Z0-9_]*)\s*=\s*(?!\*\*\*)"
+                r"('[^']*'|[^\s'\",;&]+)"), r"\1=" + MASK),
+    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key|session_key)\s*=\s*(?!\*\*\*)"
+                r"('[^']*'|[^\s'\",;&]+)"), r"\1=" + MASK),
+    (re.compile(r"\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), r"\1" + MASK + "@"),
+)
+BUNDLED_SECRETS = ("entchaos-dev-secret-change-me", "entchaos-dev-secret")  # fixtures/: the app's session key
+_registered: set[str] = set()
+
+
+def add_secret(value: str | None) -> None:
+    """A value that must never be written out (a password read from a file, a token made at run time)."""
+    if value and len(value) >= MIN_SECRET_LEN:
+        _registered.add(value)
+
+
+def secret_values(environ: Iterable[tuple[str, str]] | None = None) -> list[str]:
+    """Every secret value known now, longest first (so a secret containing another is masked whole)."""
+    env = os.environ.items() if environ is None else environ
+    found = frozenset(v for k, v in env if _secret_name(k) and len(v) >= MIN_SECRET_LEN) | _registered
+    return _longest_first(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+@functools.lru_cache(maxsize=64)
+def _longest_first(found: frozenset[str]) -> list[str]:
+    return sorted(found | set(BUNDLED_SECRETS), key=len, reverse=True)
+
+
+_MAYBE = re.compile(r"(?i)pass|pwd|secret|token|bearer|basic|_?key|://")  # no pattern can match without one
+
+
+def redact_text(text: str, secrets: Iterable[str] | None = None) -> str:
+    for value in secret_values() if secrets is None else secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    if _MAYBE.search(text):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_value(value: Any, secrets: list[str] | None = None) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings) with every secret masked."""
+    secrets = secret_values() if secrets is None else secrets
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and _secret_key(k) and v not in (None, "")
+                    and not isinstance(v, bool) else redact_value(v, secrets))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, secrets) for v in value]
+    return value
+
+
+def redact_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The structlog processor: every value of every log event (exceptions already formatted) redacted."""
+    return redact_value(event)
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that masks secrets line by line before they reach the real one (stdout, stderr)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
+        if cut >= 0:
+            done, self._pending = self._pending[: cut + 1], self._pending[cut + 1:]
+            self.stream.write(redact_text(done))
+        if len(self._pending) > 65536:  # no line end for that long: let it out
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.stream.write(redact_text(self._pending))
+            self._pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", "utf-8")
+
+
+def protect_output() -> None:
+    """Route this process's stdout and stderr through `RedactingStream` (the `entchaos` command does, first)."""
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]

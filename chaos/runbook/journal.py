@@ -1,7 +1,8 @@
 """The append-only record of one run (JSON lines). Every report is made from it; `recover` reads it.
 
 Durable events (a fault about to be applied, a fault reverted, the run's end) are fsynced before
-the engine goes on, so a SIGKILL never loses track of a fault that may be in the stack.
+the engine goes on, so a SIGKILL never loses track of a fault that may be in the stack. Secrets are
+masked before a line is written.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from chaos.events import Event, FaultInjected, FaultInjecting, FaultReverted, RunFinished, RunStarted
 from chaos.faults.base import FaultRecord
-from chaos.logging import get_logger
+from chaos.logging import get_logger, redact_value
 
 log = get_logger(__name__)
 
@@ -38,7 +39,8 @@ class Journal:
         self.append(event.to_record(), durable=event.durable)
 
     def append(self, record: Mapping[str, Any], *, durable: bool = False) -> None:
-        line = json.dumps(record, default=str, separators=(",", ":"))
+        """One line; secrets masked (`chaos.logging.redact_value`), so no report made from it can show one."""
+        line = json.dumps(redact_value(json.loads(json.dumps(record, default=str))), separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
