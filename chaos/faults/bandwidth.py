@@ -21,9 +21,10 @@ MAX_BYTES = 64 << 20
 
 class BandwidthParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rate_kbit: int = Field(ge=8, description="the cap, in kbit/s")
-    burst_kbit: int = Field(default=32, ge=1)
-    latency_ms: int = Field(default=400, ge=1, description="how long a packet may wait in the bucket")
+    rate_kbit: int = Field(ge=8, le=100_000_000, strict=True, description="the cap, in kbit/s (at most 100 Gbit/s)")
+    burst_kbit: int = Field(default=32, ge=1, le=1_000_000, strict=True)
+    latency_ms: int = Field(default=400, ge=1, le=60_000, strict=True,
+                            description="how long a packet may wait in the bucket")
 
 
 @register("bandwidth")

@@ -12,12 +12,13 @@ has requests done (answered, refused or timed out), and it holds connections.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults.base import FaultRecord, register
 from chaos.faults.client_process import ClientProcessFault
+from chaos.limits import MAX_CONNECTIONS, MAX_RATE
 from chaos.load.remote import EDGE_INSIDE
 from chaos.stack.containers import read_file
 
@@ -28,11 +29,13 @@ LIVE_FILE = "/tmp/entchaos-flood-live.json"
 
 class FloodParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rate: int = Field(gt=0, description="requests per second")
-    for_s: float = Field(default=60.0, gt=0, le=900, description="the flood stops by itself after this")
-    path: str = "/"
-    source: str = "internet-abroad"
-    connections: int = Field(default=256, ge=1)
+    rate: int = Field(gt=0, le=int(MAX_RATE), strict=True,
+                      description="requests per second: at most what one generator sends (50 000/s)")
+    for_s: float = Field(default=60.0, gt=0, le=900, strict=True, allow_inf_nan=False,
+                         description="the flood stops by itself after this")
+    path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/?&=%-]*$", max_length=256)
+    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
+    connections: int = Field(default=256, ge=1, le=MAX_CONNECTIONS, strict=True)
 
 
 @register("flood")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
@@ -12,8 +14,9 @@ STOPPED = ("exited", "dead", "gone")
 
 class KillParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    signal: str = "SIGKILL"
-    count: int | None = Field(default=None, ge=1, description="how many of the targets (default: all)")
+    signal: Literal["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT"] = Field(
+        "SIGKILL", description="a signal that ends a process (the effect check wants the container stopped)")
+    count: int | None = Field(default=None, ge=1, le=1000, strict=True, description="how many of the targets")
 
 
 @register("kill")

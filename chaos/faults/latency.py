@@ -17,8 +17,8 @@ CONNECTS = 20
 
 class LatencyParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delay_ms: int = Field(ge=1)
-    jitter_ms: int = Field(default=0, ge=0)
+    delay_ms: int = Field(ge=1, le=60_000, strict=True)
+    jitter_ms: int = Field(default=0, ge=0, le=60_000, strict=True)
 
 
 @register("latency")

@@ -29,9 +29,9 @@ SYN_BATCH = 250  # at a time: within a listener's usual backlog (nginx: 511)
 
 class PacketLossParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    percent: float = Field(gt=0, le=100)
+    percent: float = Field(gt=0, le=100, strict=True, allow_inf_nan=False)
     peer_port: int | None = Field(
-        default=None, ge=1, le=65535,
+        default=None, ge=1, le=65535, strict=True,
         description="only the TCP connections this container opened to that port (e.g. 5432: a standby's "
         "replication stream), leaving connections to its own ports alone",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import FaultError
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, register
@@ -32,7 +32,8 @@ def connects(target_id: str, target_address: str, peer_id: str, peer_address: st
 
 class PartitionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    network: str = "backbone"  # compose network name, without the project prefix
+    network: str = Field("backbone", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                         description="compose network name, without the project prefix")
 
 
 @register("partition")

@@ -9,7 +9,7 @@ Its effect check counts the connections the generator holds (its established TCP
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,10 +22,12 @@ SUMMARY_FILE = "/tmp/entchaos-slow-clients.json"
 
 class SlowClientsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    connections: int = Field(default=200, ge=1, le=5000)
-    for_s: float = Field(default=40.0, gt=0, le=900, description="they stop by themselves after this")
-    interval_s: float = Field(default=2.0, gt=0, description="seconds between header lines")
-    source: str = "internet-abroad"
+    connections: int = Field(default=200, ge=1, le=5000, strict=True)
+    for_s: float = Field(default=40.0, gt=0, le=900, strict=True, allow_inf_nan=False,
+                         description="they stop by themselves after this")
+    interval_s: float = Field(default=2.0, ge=0.01, le=300, strict=True, allow_inf_nan=False,
+                              description="seconds between header lines")
+    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
 
 
 @register("slow-clients")

@@ -69,7 +69,7 @@ class _BrowserParams(BaseModel):
     path: str = "/"
     texts: list[str] = Field(min_length=1, description="what the rendered page must show")
     screenshot: str = Field(default="page.png", pattern=r"^[A-Za-z0-9._-]+\.png$")
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, le=600, strict=True, allow_inf_nan=False)
 
 
 @register_probe("browser-page")

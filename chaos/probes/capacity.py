@@ -28,12 +28,13 @@ log = get_logger(__name__)
 
 class _CapacityParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    from_rps: float = Field(default=5.0, gt=0)
-    to_rps: float = Field(gt=0, description="arrivals per second at the end of the ramp: beyond the capacity")
-    ramp_s: float = Field(default=20.0, ge=5, le=300)
+    from_rps: float = Field(default=5.0, gt=0, le=50_000, strict=True, allow_inf_nan=False)
+    to_rps: float = Field(gt=0, le=50_000, strict=True, allow_inf_nan=False,
+                          description="arrivals per second at the end of the ramp: beyond the capacity")
+    ramp_s: float = Field(default=20.0, ge=5, le=300, strict=True, allow_inf_nan=False)
     journeys: dict[str, float] = Field(default_factory=lambda: {"login": 1.0})
-    slo_ms: float = Field(default=500.0, gt=0)
-    smooth_s: int = Field(default=3, ge=1)
+    slo_ms: float = Field(default=500.0, gt=0, le=600_000, strict=True, allow_inf_nan=False)
+    smooth_s: int = Field(default=3, ge=1, le=300, strict=True)
 
     @model_validator(mode="after")
     def _upwards(self) -> _CapacityParams:

@@ -7,6 +7,7 @@ since an ENT app replica is a single event loop and cannot use more.
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,8 +22,8 @@ def _usage_ns(container) -> int:  # type: ignore[no-untyped-def]
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = "app"
-    sample_s: float = Field(default=3.0, gt=0, le=60)
+    role: Literal["edge", "app", "db", "fallback", "client"] = "app"
+    sample_s: float = Field(default=3.0, gt=0, le=60, strict=True, allow_inf_nan=False)
 
 
 @register_probe("cpu-utilisation")

@@ -8,6 +8,7 @@ edge's 403 (geo filter), 429 (rate limit), 503 + Retry-After (waiting room), or 
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,8 +30,9 @@ def read_series(container) -> list[dict]:
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str = "internet-abroad"
-    tail_s: int = Field(default=15, gt=0, description="the flood's last seconds (after the filter went on)")
+    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
+    tail_s: int = Field(default=15, gt=0, le=3600, strict=True,
+                        description="the flood's last seconds (after the filter went on)")
 
 
 @register_probe("flood-refused-ratio")

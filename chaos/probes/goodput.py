@@ -34,8 +34,9 @@ def best_and_worst_mean(series: list[int], smooth_s: int) -> tuple[float, float]
 
 
 class _GoodputParams(WindowParams):
-    slo_ms: float = Field(default=500.0, gt=0, description="an app answer later than this is not goodput")
-    smooth_s: int = Field(default=3, ge=1)
+    slo_ms: float = Field(default=500.0, gt=0, le=600_000, strict=True, allow_inf_nan=False,
+                          description="an app answer later than this is not goodput")
+    smooth_s: int = Field(default=3, ge=1, le=300, strict=True)
     relative_to: str | None = Field(default=None, description="a recorded metric, e.g. capacity_rps: a ratio")
 
 
@@ -63,7 +64,7 @@ class LoadGoodput(Probe):
 
 class _LatencyParams(ClassesParams):
     percentile: float = Field(default=95.0, gt=0, le=100)
-    min_requests: int = Field(default=1, ge=1)
+    min_requests: int = Field(default=1, ge=1, le=10_000_000, strict=True)
 
 
 @register_probe("load-class-latency")

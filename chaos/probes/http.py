@@ -79,7 +79,7 @@ class _HttpParams(BaseModel):
     path: str = "/"
     method: str = "GET"
     header: str | None = Field(default=None, description="return this header's value instead of the status")
-    timeout_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=5.0, gt=0, le=300, strict=True, allow_inf_nan=False)
 
 
 @register_probe("http")
@@ -97,8 +97,8 @@ class Http(Probe):
 class _WriteParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = "pupil0001"
-    homework_id: int = 1
-    timeout_s: float = Field(default=5.0, gt=0)
+    homework_id: int = Field(default=1, ge=1, le=1_000_000, strict=True)
+    timeout_s: float = Field(default=5.0, gt=0, le=300, strict=True, allow_inf_nan=False)
 
 
 @register_probe("app-write")

@@ -34,12 +34,14 @@ class WindowParams(BaseModel):
     start (`since` + `since_offset_s`), or fixed offsets of the load's own clock (`from_s`, `to_s`)."""
 
     model_config = ConfigDict(extra="forbid")
-    window_s: float = Field(default=5.0, gt=0)
-    end_ago_s: float = Field(default=SETTLE_S, ge=0)
+    window_s: float = Field(default=5.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+    end_ago_s: float = Field(default=SETTLE_S, ge=0, le=86_400, strict=True, allow_inf_nan=False)
     since: str | None = Field(default=None, description="start the window at this step's start (+ since_offset_s)")
-    since_offset_s: float = Field(default=0.0, ge=0)
-    from_s: float | None = Field(default=None, ge=0, description="seconds after the load started")
-    to_s: float | None = Field(default=None, gt=0, description="seconds after the load started (default: now)")
+    since_offset_s: float = Field(default=0.0, ge=0, le=86_400, strict=True, allow_inf_nan=False)
+    from_s: float | None = Field(default=None, ge=0, le=86_400, strict=True, allow_inf_nan=False,
+                                 description="seconds after the load started")
+    to_s: float | None = Field(default=None, gt=0, le=86_400, strict=True, allow_inf_nan=False,
+                               description="seconds after the load started (default: now)")
 
 
 def select_window(stats: LoadStats, ctx: ProbeContext, p: WindowParams) -> Window:
@@ -87,7 +89,7 @@ class ClassesParams(WindowParams):
 class _Params(ClassesParams):
     kind: Literal["read", "write", "all"] = "all"
     count: bool = Field(default=False, description="the number of such requests instead of their share")
-    min_requests: int = Field(default=1, ge=0)
+    min_requests: int = Field(default=1, ge=0, le=10_000_000, strict=True)
 
 
 @register_probe("load-class-ratio")

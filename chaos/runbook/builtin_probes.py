@@ -29,7 +29,7 @@ class Metric(Probe):
     """A metric recorded earlier in the run (by a wait-for, a playbook, a probe step)."""
 
     class Params(_Strict):
-        name: str
+        name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         if self.params.name not in ctx.metrics:
@@ -65,8 +65,9 @@ class LoadAvailability(Probe):
     """Share of requests answered well over the last `window_s` seconds (whole run when omitted)."""
 
     class Params(_Strict):
-        window_s: float | None = Field(default=10.0, gt=0)
-        min_requests: int = Field(default=0, ge=0, description="fewer answers in the window: no measurement")
+        window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+        min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
+                                  description="fewer answers in the window: no measurement")
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         return _window_stats(ctx, self.params.window_s, self.params.min_requests).availability
@@ -78,8 +79,9 @@ class LoadLatency(Probe):
 
     class Params(_Strict):
         percentile: float = 95.0
-        window_s: float | None = Field(default=10.0, gt=0)
-        min_requests: int = Field(default=0, ge=0, description="fewer answers in the window: no measurement")
+        window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+        min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
+                                  description="fewer answers in the window: no measurement")
 
         @field_validator("percentile")
         @classmethod
