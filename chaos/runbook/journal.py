@@ -132,6 +132,8 @@ def read_run(folder: str | Path) -> RunView:
     """The run in `folder` (its journal.jsonl); an empty or unreadable journal is a run with nothing pending."""
     folder = Path(folder)
     path = folder / JOURNAL_NAME
+    if not path.is_file():
+        return RunView(folder)
     try:
         records = read_journal(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

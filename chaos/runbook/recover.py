@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.errors import ChaosError, EnvironmentProblem, FaultError
+from chaos.errors import ChaosError, EnvironmentProblem, FaultError, InvalidInput
 from chaos.events import Bus, FaultReverted, Listener, PhaseStarted
 from chaos.faults.base import FAULTS, Effect, Fault, FaultRecord
 from chaos.faults.registry import Registry
@@ -126,6 +126,9 @@ def recover(
     """Recover one run (its folder, or its journal file)."""
     folder = Path(run_folder)
     path = folder / JOURNAL_NAME if folder.is_dir() else folder
+    if not path.is_file():
+        raise InvalidInput(f"no run journal at {path}", where=str(folder),
+                           fix="give a run's report folder (reports/<runbook>/<time>), or none to find them all")
     if not pending_faults(path):
         log.info("nothing_to_recover", journal=str(path))
         return Recovery()
