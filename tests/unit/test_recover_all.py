@@ -121,3 +121,25 @@ def test_only_the_project_asked_for(world: FakeWorld) -> None:
     killed_run(world, kill("one", "sbg", "a"))
     assert find_pending(world.root / "reports", project="other") == []
     assert len(find_pending(world.root / "reports", project="fake")) == 1
+
+
+class RemovedStack:
+    """`entchaos stack down` since the run died: the project has no container left."""
+
+    project = "fake"
+
+    def targets(self) -> list:
+        return []
+
+    def select(self, labels: object) -> list:
+        return []
+
+
+def test_a_removed_stack_took_its_faults_with_it(world: FakeWorld) -> None:
+    folder = killed_run(world, kill("one", "sbg", "a"))
+    faults, probes = world.registries
+    result = recover_all(world.root / "reports", lambda run: RemovedStack(), state_dir=world.root / "state",
+                         faults=faults, probes=probes)
+    recovery = result.recovered[folder]
+    assert result.ok and [r.step_id for r in recovery.gone] == ["kill-sbg"] and recovery.reverted == []
+    assert not pending_faults(folder) and find_pending(world.root / "reports") == []
