@@ -151,10 +151,19 @@ class _BoundedComposer(Composer):
         return node
 
 
+class _Constructor(SafeConstructor):
+    """SafeConstructor that remembers the node it builds: a value it cannot build (a date out of range, an integer
+    of 5000 digits) is reported at that value's line."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        self.last_node = node
+        return super().construct_object(node, deep)
+
+
 if yaml.__with_libyaml__:
     from yaml._yaml import CParser
 
-    class _Loader(_BoundedComposer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+    class _Loader(_BoundedComposer, CParser, _Constructor, Resolver):  # type: ignore[misc]
         def __init__(self, text: str) -> None:
             CParser.__init__(self, text)
             _BoundedComposer.__init__(self)
@@ -165,7 +174,7 @@ else:  # pragma: no cover - PyYAML without libyaml: the pure-Python parser, same
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Loader(Reader, Scanner, Parser, _BoundedComposer, SafeConstructor, Resolver):  # type: ignore[misc,no-redef]
+    class _Loader(Reader, Scanner, Parser, _BoundedComposer, _Constructor, Resolver):  # type: ignore[misc,no-redef]
         def __init__(self, text: str) -> None:
             Reader.__init__(self, text)
             Scanner.__init__(self)
@@ -236,7 +245,7 @@ def construct(node: yaml.Node | None) -> Any:
         mark = exc.problem_mark or exc.context_mark
         raise YamlProblem(mark.line + 1 if mark else 1, f"not valid YAML: {clip(exc.problem or exc, 200)}") from None
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp out of range
-        raise YamlProblem(node.start_mark.line + 1, f"not valid YAML: {clip(str(exc), 200)}") from None
+        raise YamlProblem(getattr(loader, "last_node", node).start_mark.line + 1, f"not valid YAML: {clip(str(exc), 200)}") from None
     finally:
         loader.dispose()
 

@@ -21,7 +21,7 @@ from chaos import safe_yaml
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
 from chaos.faults.registry import Registry
-from chaos.limits import MAX_FILE_BYTES
+from chaos.limits import MAX_FILE_BYTES, MAX_RATE, MAX_SCALE
 from chaos.runbook import model as m
 from chaos.runbook.probe import PROBES, Probe
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
@@ -100,15 +100,25 @@ def parse_runbook(
 
 
 def _resolve_profile_file(runbook: m.Runbook, source: str, locate: _Locator) -> tuple[m.Runbook, list[Problem]]:
-    """`profile: file:PATH` is relative to the runbook's folder (not to wherever `entchaos` was started)."""
+    """`profile: file:PATH` is relative to the runbook's folder and stays inside it (no `..`, no absolute path or
+    symbolic link out of it); the file is read and checked now (`chaos.load.schedule.load_profile`)."""
+    from chaos.load.schedule import load_profile
+
     load = runbook.load
     if load is None or not load.profile or not load.profile.startswith("file:"):
         return runbook, []
-    path = Path(load.profile.removeprefix("file:"))
-    if not path.is_absolute() and Path(source).is_file():
-        path = Path(source).resolve().parent / path
+    where = ("load", "profile")
+    folder = Path(source).resolve().parent if Path(source).is_file() else Path.cwd().resolve()
+    path = (folder / load.profile.removeprefix("file:")).resolve()
+    if not path.is_relative_to(folder):
+        return runbook, [locate.problem(where, f"expected a profile file inside the runbook's folder {clip(folder)}, "
+                                        f"found {clip(load.profile)} (outside it)")]
     if not path.is_file():
-        return runbook, [locate.problem(("load", "profile"), f"expected a profile file, found no file at {path}")]
+        return runbook, [locate.problem(where, f"expected a profile file, found no file at {clip(str(path), 120)}")]
+    try:
+        load_profile(path, duration_s=load.duration_s, max_rate=MAX_SCALE if load.scale_by else MAX_RATE)
+    except InvalidInput as exc:
+        return runbook, [locate.problem(where, f"{clip(exc.message, 300)}")]
     return runbook.model_copy(update={"load": load.model_copy(update={"profile": f"file:{path}"})}), []
 
 
@@ -158,7 +168,7 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not part.startswith("<"):
+        elif not part.startswith("<") and part != "[key]":  # "[key]": pydantic's mark for a mapping's key
             out += f".{part}" if out else part
     return out
 
@@ -190,7 +200,7 @@ def _explain(err: Any) -> str:
         hint = f" (did you mean `{close[0]}`?)" if close else ""
         return f"expected no field `{field}` here, found it: unknown field{hint}"
     msg = str(err["msg"])
-    for prefix in ("Input should be ", "Value error, "):
+    for prefix in ("Input should be ", "Value error, ", "String should have ", "String should "):
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
     return f"expected {msg}, found {_found(found)}"
