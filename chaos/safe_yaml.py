@@ -245,7 +245,8 @@ def construct(node: yaml.Node | None) -> Any:
         mark = exc.problem_mark or exc.context_mark
         raise YamlProblem(mark.line + 1 if mark else 1, f"not valid YAML: {clip(exc.problem or exc, 200)}") from None
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp out of range
-        raise YamlProblem(getattr(loader, "last_node", node).start_mark.line + 1, f"not valid YAML: {clip(str(exc), 200)}") from None
+        line = getattr(loader, "last_node", node).start_mark.line + 1
+        raise YamlProblem(line, f"not valid YAML: {clip(str(exc), 200)}") from None
     finally:
         loader.dispose()
 
