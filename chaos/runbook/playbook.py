@@ -182,6 +182,9 @@ def playbook_hits(name: str, extravars: dict[str, Any], stack: ComposeStack) -> 
     return "the edge's runtime API only"
 
 
+TEMPLATE_CHARS = frozenset("{%#")
+
+
 class _Unsafe(str):
     """A string Ansible must treat as data: written as `!unsafe`, it is never templated."""
 
@@ -194,9 +197,13 @@ _UnsafeDumper.add_representer(_Unsafe, lambda dumper, text: dumper.represent_sca
 
 
 def as_data(value: Any) -> Any:
-    """Every string in `value` (keys below the top level included) marked unsafe for Ansible."""
+    """Every string in `value` that could hold a template (keys below the top level included) marked unsafe.
+
+    Jinja acts only from its delimiters (`{{`, `{%`, `{#`): a string with no `{`, `%` or `#` is never rendered, and
+    stays plain. That matters: ansible-core 2.19 resolves an `!unsafe` scalar's type as if unquoted (`!unsafe 'on'`
+    reads True, so `sync_replication == 'on'` is false) and turns an unsafe '' into None in `environment`."""
     if isinstance(value, str):
-        return _Unsafe(value)
+        return _Unsafe(value) if TEMPLATE_CHARS.intersection(value) else value
     if isinstance(value, dict):
         return {as_data(k) if isinstance(k, str) else k: as_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -205,7 +212,7 @@ def as_data(value: Any) -> Any:
 
 
 def extravars_text(variables: dict[str, Any]) -> str:
-    """The `env/extravars` file ansible-runner hands to `ansible-playbook -e @file`: YAML, every string `!unsafe`.
+    """The `env/extravars` file ansible-runner hands to `ansible-playbook -e @file`: YAML, strings `!unsafe`.
 
     (ansible-runner would write a dict as JSON, whose strings Ansible templates: `{{ lookup('pipe', …) }}` would
     run. `!unsafe` is Ansible's own "unsafe or raw strings" marker: the value is used, never rendered.)
