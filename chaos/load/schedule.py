@@ -134,6 +134,7 @@ def step_surge(
     poisson: bool = False,
 ) -> Schedule:
     """Base rate, a jump to the surge rate at `surge_at_s` for `surge_for_s`, back to the base (the 9:02 shape)."""
+    surge_at_s = min(surge_at_s, duration_s)  # a surge after the end never comes (times never go back)
     end_surge = min(surge_at_s + surge_for_s, duration_s)
     pts = (
         (0.0, base_rate),
