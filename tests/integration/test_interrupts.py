@@ -15,11 +15,12 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 from tests.integration.conftest import running_stack
-from tests.integration.runbook_util import RUNBOOKS, assert_whole
+from tests.integration.runbook_util import RUNBOOKS, assert_whole, variant
 
 pytestmark = pytest.mark.docker
 
 ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
+FIRE = RUNBOOKS / "datacenter-fire.yaml"
 STEPS = ("fire", "detect", "failover", "writes-accepted", "recovered", "rebuild")
 
 
@@ -29,10 +30,10 @@ def stack() -> Iterator[ComposeStack]:
         yield stack
 
 
-def start_run(stack: ComposeStack, reports: Path) -> subprocess.Popen:
+def start_run(stack: ComposeStack, reports: Path, runbook: Path = FIRE) -> subprocess.Popen:
     env = {**os.environ, **stack.env, "ENTCHAOS_REPORTS_DIR": str(reports)}
     return subprocess.Popen(
-        [*ENTCHAOS, "run", str(RUNBOOKS / "datacenter-fire.yaml"), "--project", stack.project],
+        [*ENTCHAOS, "run", str(runbook), "--project", stack.project],
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -86,3 +87,62 @@ def test_recover_mends_a_sigkilled_run(stack, tmp_path):
     again = subprocess.run([*ENTCHAOS, "recover", str(folder), "--project", stack.project], env=env,
                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "nothing left to revert" in again.stdout
+
+
+def wait_for_injected(reports: Path, step: str, proc: subprocess.Popen) -> Path:
+    @retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(240), wait=wait_fixed(0.1), reraise=True)
+    def injected() -> Path:
+        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before {step} was injected"
+        for journal in reports.glob("*/*/journal.jsonl"):
+            for line in journal.read_text().splitlines():
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if event.get("event") == "fault_injected" and event["record"]["step_id"] == step:
+                    return journal.parent
+        raise NotYet(step)
+
+    return injected()
+
+
+def no_latency_bounds(data: dict) -> None:
+    """What is tested here is the recovery: a machine loaded by others must not fail the steady state first."""
+    data["hypothesis"]["probes"] = [p for p in data["hypothesis"]["probes"] if p["probe"] != "load-latency"]
+
+
+def test_recover_with_no_argument_finds_the_run_killed_after_the_fire(stack, tmp_path):
+    """The issue's scenario: `make chaos-datacenter-fire` SIGKILLed right after the fire, a finished run before it,
+    then `make chaos-recover` (no folder): it must find the killed run, rebuild sbg, and find nothing next time."""
+    (tmp_path / "runbook").mkdir()
+    runbook = variant("datacenter-fire", tmp_path / "runbook", no_latency_bounds)
+    tmp_path = tmp_path / "reports"
+    earlier = tmp_path / "datacenter-fire" / "20210406T090200Z"  # a finished run, where `latest` used to stay
+    earlier.mkdir(parents=True)
+    (earlier / "journal.jsonl").write_text(
+        json.dumps({"event": "run_started", "at": 1617699720.0, "run_id": "x", "runbook": "datacenter-fire",
+                    "runbook_path": str(RUNBOOKS / "datacenter-fire.yaml"), "project": stack.project,
+                    "folder": str(earlier)}) + "\n"
+        + json.dumps({"event": "run_finished", "at": 1617699800.0, "verdict": "pass", "exit_code": 0}) + "\n")
+    (tmp_path / "latest").symlink_to("datacenter-fire/20210406T090200Z")
+    proc = start_run(stack, tmp_path, runbook)
+    try:
+        folder = wait_for_injected(tmp_path, "fire", proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (tmp_path / "latest").resolve() == folder.resolve()
+    assert not any(t.datacenter == "sbg" for t in stack.targets()), "the fire was left behind"
+    env = {**os.environ, **stack.env, "ENTCHAOS_REPORTS_DIR": str(tmp_path)}
+    done = subprocess.run([*ENTCHAOS, "recover"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"found {folder}" in done.stdout and "datacenter-fire (step fire) on " in done.stdout, done.stdout
+    assert f"reverted datacenter-fire (fire) of {folder}" in done.stdout, done.stdout
+    assert str(earlier) not in done.stdout
+    assert_whole(stack)
+    again = subprocess.run([*ENTCHAOS, "recover"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0 and "nothing left to revert" in again.stdout, again.stdout + again.stderr
