@@ -144,3 +144,28 @@ def test_sigkill_after_each_fault_then_recover_with_no_argument(tiny, step, tmp_
 
     again = entchaos("recover", reports=reports)
     assert again.returncode == 0 and "nothing left to revert" in again.stdout, again.stdout + again.stderr
+
+
+def test_recover_leaves_a_live_run_alone(tiny, tmp_path):
+    """A run still alive holds its stack's lock: recover says so, touches nothing, exits 4."""
+    runbook = tmp_path / "tiny-interrupts.yaml"
+    runbook.write_text(runbook_text())
+    reports = tmp_path / "reports"
+    env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(reports)}
+    proc = subprocess.Popen([*ENTCHAOS, "run", str(runbook), "--project", tiny.project], env=env, cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_injected(reports, "cut", proc)
+        done = entchaos("recover", reports=reports)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGTERM)  # the run rolls back by itself
+        assert proc.wait(timeout=120) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert alive, "the run was still running while recover looked"
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"another run holds stack {tiny.project!r}" in done.stderr and "reverted" not in done.stdout, done.stderr
+    assert_tiny_whole(tiny)
+    again = entchaos("recover", reports=reports)
+    assert again.returncode == 0 and "nothing left to revert" in again.stdout, again.stdout + again.stderr
