@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -54,13 +54,17 @@ chaos-%: setup
 chaos-recover: venv
 	$(ENTCHAOS) recover
 
-bench: bench-stack bench-faults bench-load
+bench: bench-stack bench-faults bench-load bench-figures
 
 bench-stack: setup
 	$(PY) bench/bench_stack.py
 
 bench-faults: setup
 	$(PY) bench/bench_faults.py
+
+# Impact and baseline figures against the reference server's truth (no Docker, about a minute).
+bench-figures: venv
+	$(PY) bench/bench_figures.py
 
 bench-load: venv
 	@bash scripts/setup.sh bench-tools

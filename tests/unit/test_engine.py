@@ -302,3 +302,30 @@ def test_continue_on_failure_records_the_failure_and_goes_on(world: FakeWorld) -
     assert "step never" in result.reason
     started = [r["step_id"] for r in read_journal(result.journal) if r["event"] == "step_started"]
     assert "after" in started  # the step after the failed one still ran
+
+
+RATIO_TO_BASELINE = """\
+metadata: {name: ratio}
+load: {profile: "constant:100", sample_s: 0.1}
+hypothesis:
+  probes:
+    - {name: served, probe: load-availability, params: {window_s: 0.2}, expect: {gte: 0.99}}
+  baseline_s: 0.3
+  check_after: false
+steps:
+  - {id: slower, fault: fake-kill, target: {datacenter: sbg, role: app}, params: {sets: {slow: true}}}
+  - {id: wait, playbook: failover-database, extravars: {seconds: 0.4}}
+verify:
+  - {name: p95 against the baseline, latency: {percentile: 95, max_ratio_to_baseline: 3}, window: after:slower}
+"""
+
+
+@pytest.mark.parametrize(("slowed_ms", "verdict"), [(110.0, "pass"), (130.0, "fail")])
+def test_latency_against_the_measured_baseline(world: FakeWorld, slowed_ms: float, verdict: str) -> None:
+    world.load = FakeLoad(world.stack, p95_ms=lambda values: slowed_ms if values.get("slow") else 40.0)
+    result = world.engine(world.parse(RATIO_TO_BASELINE)).run()
+    assert result.verdict == verdict, result.reason
+    assert result.metrics["baseline_p95_ms"] == 40.0
+    assert result.metrics["after_slower_p95_ratio_to_baseline"] == pytest.approx(slowed_ms / 40.0)
+    check = next(c for c in result.checks if c.name == "p95 against the baseline")
+    assert check.expected == "<= 3 x the baseline (40 ms)" and check.observed == slowed_ms
