@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: chaos-datacenter-fire setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -47,6 +47,13 @@ chaos-all: setup
 	  echo "== $$rb"; $(MAKE) --no-print-directory chaos-$$rb PROFILE=$(PROFILE) || failed=$$((failed + 1)); \
 	done; echo "== $$failed of $(words $(RUNBOOKS)) runbook(s) did not pass"; [ $$failed -eq 0 ]
 
+# The fire starts from the stack as built (primary in sbg): a previous fire leaves the primary in rbx, and
+# burning sbg then loses the synchronous standby instead, another lesson (see the README).
+chaos-datacenter-fire: setup
+	$(ENTCHAOS) stack down
+	$(ENTCHAOS) stack up --profile $(PROFILE)
+	$(ENTCHAOS) run runbooks/datacenter-fire.yaml
+
 chaos-%: setup
 	$(ENTCHAOS) stack up --profile $(PROFILE) $(if $(wildcard runbooks/$*.env),--settings runbooks/$*.env)
 	$(ENTCHAOS) run runbooks/$*.yaml
@@ -72,5 +79,6 @@ bench-load: venv
 
 # Game day: the same fire with people in the loop; manual steps wait for Enter and are timed.
 gameday: setup
+	$(ENTCHAOS) stack down
 	$(ENTCHAOS) stack up
 	$(ENTCHAOS) run runbooks/gameday-datacenter-fire.yaml --gameday

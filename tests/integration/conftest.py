@@ -6,10 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from chaos.stack.compose import ComposeStack, isolated_env
+
+TINY = Path(__file__).parent / "tiny" / "compose.yaml"  # the small non-ENT project ("a shop in two zones")
 
 
 def unique_project(prefix: str = "entchaos-test") -> str:
@@ -29,6 +32,20 @@ def running_stack(**env: str) -> Iterator[ComposeStack]:
     try:
         stack.up()
         wait_ready(stack, deadline_s=240)
+        yield stack
+    finally:
+        stack.down()
+
+
+@contextmanager
+def compose_stack(prefix: str, compose_file: Path = TINY) -> Iterator[ComposeStack]:
+    """A compose project of its own (default: the small non-ENT one), up and healthy; always removed."""
+    from chaos.stack.health import wait_ready
+
+    stack = ComposeStack(project=unique_project(prefix), compose_file=compose_file)
+    try:
+        stack.up()
+        wait_ready(stack, deadline_s=60)
         yield stack
     finally:
         stack.down()

@@ -4,7 +4,6 @@ its target mounts, and a volume of the same datacenter without `entchaos.chaos=a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,23 +11,16 @@ from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.runbook.playbook import service_volumes
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import unique_project
+from tests.integration.conftest import compose_stack
 
 pytestmark = pytest.mark.docker
 
-TINY = Path(__file__).parent / "tiny" / "compose.yaml"
 
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=unique_project("entchaos-blast"), compose_file=TINY)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-blast") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def test_a_volume_without_the_chaos_label_survives_a_datacenter_fire(tiny: ComposeStack) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,13 +16,11 @@ from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord, 
 from chaos.logging import get_logger
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import unique_project
+from tests.integration.conftest import compose_stack
 
 pytestmark = pytest.mark.docker
 log = get_logger(__name__)
 
-TINY = Path(__file__).parent / "tiny" / "compose.yaml"
 
 CLIENTS = """\
 services:
@@ -45,26 +42,16 @@ networks:
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=unique_project("entchaos-effects"), compose_file=TINY)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-effects") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
     compose = tmp_path_factory.mktemp("clients") / "compose.yaml"
     compose.write_text(CLIENTS)
-    stack = ComposeStack(project=unique_project("entchaos-clients"), compose_file=compose)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-clients", compose) as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 class Injected:

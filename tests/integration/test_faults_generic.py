@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,24 +11,17 @@ from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.probes.http import HttpExpectation, http_get
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
-from chaos.stack.health import wait_ready
 from chaos.stack.netns import run_in_netns
-from tests.integration.conftest import unique_project
+from tests.integration.conftest import compose_stack
 
 pytestmark = pytest.mark.docker
 
-TINY = Path(__file__).parent / "tiny" / "compose.yaml"
 
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=unique_project("entchaos-tiny"), compose_file=TINY)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-tiny") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def inject(stack: ComposeStack, name: str, labels: dict, params: dict | None = None):

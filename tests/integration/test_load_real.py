@@ -43,8 +43,7 @@ def test_the_same_generator_runs_from_a_french_client_network(ent_stack, tmp_pat
 def test_stack_down_leaves_nothing_behind(ent_stack):
     from chaos.stack.compose import ComposeStack
     from chaos.stack.docker_api import docker_client
-    from tests.integration.conftest import unique_project
-    from tests.integration.test_faults_generic import TINY
+    from tests.integration.conftest import TINY, unique_project
 
     stack = ComposeStack(project=unique_project("entchaos-down"), compose_file=TINY)
     stack.up()

@@ -20,13 +20,11 @@ import pytest
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import unique_project
+from tests.integration.conftest import TINY, compose_stack
 
 pytestmark = pytest.mark.docker
 
 ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
-TINY = Path(__file__).parent / "tiny" / "compose.yaml"
 PAUSE = ("  - {{id: {id}, wait-for: constant, params: {{value: 0}}, until: {{eq: 1}}, timeout_s: 4, interval_s: 0.5,"
          " continue_on_failure: true}}\n")
 FAULTS = (  # step id, fault, target, params: each stays while the next ones are injected
@@ -47,13 +45,8 @@ def runbook_text() -> str:
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=unique_project("entchaos-recover"), compose_file=TINY)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-recover") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 class NotYet(Exception):

@@ -13,13 +13,11 @@ import pytest
 import yaml
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
-from chaos.stack.health import wait_ready
-from tests.integration.conftest import unique_project
+from tests.integration.conftest import TINY, compose_stack
 
 pytestmark = pytest.mark.docker
 
 ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
-TINY = Path(__file__).parent / "tiny" / "compose.yaml"
 APP_SECRET = "tiny-session-key-93be10"
 DB_PASSWORD = "tiny-db-pw-c4d2e8"
 TOKEN = "eyJzaG9wcGVyIjoxfQ.dGlueS1zaWc"
@@ -40,13 +38,8 @@ def compose_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(compose_file: Path) -> Iterator[ComposeStack]:
-    stack = ComposeStack(project=unique_project("entchaos-secrets"), compose_file=compose_file)
-    try:
-        stack.up()
-        wait_ready(stack, deadline_s=60)
+    with compose_stack("entchaos-secrets", compose_file) as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def runbook(compose_file: Path) -> str:
