@@ -72,6 +72,9 @@ def require_qdisc(kind: str, fault: str) -> None:
 AGENT_SOURCE = Path(__file__).with_name("netns_agent.py")
 
 
+AGENT_LIFETIME_S = 300.0  # an effect check takes seconds; a leftover agent serves five minutes at most
+
+
 class NetnsAgent:
     """The probe agent (`netns_agent.py`) serving on `port` inside a container's network namespace.
 
@@ -89,8 +92,9 @@ class NetnsAgent:
     def __enter__(self) -> NetnsAgent:
         try:
             self._helper = docker_client().containers.run(
-                NETTOOLS_IMAGE, ["python3", "-c", self.source, "serve", str(self.port)],
+                NETTOOLS_IMAGE, ["python3", "-c", self.source, "serve", str(self.port), f"{AGENT_LIFETIME_S:g}"],
                 network_mode=f"container:{self.container_id}", detach=True, labels={"entchaos.helper": "netns"},
+                auto_remove=True,  # gone by itself once its lifetime ends, even if this process was killed
             )
         except ImageNotFound as exc:
             raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc

@@ -2,8 +2,9 @@
 
 Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's source to a helper container.
 
-    serve PORT                      TCP and UDP on PORT; prints "ready" once bound. A TCP client's first line
-                                    says what it wants: SINK (drain to EOF, answer the byte count) or
+    serve PORT [LIFETIME_S]         TCP and UDP on PORT; prints "ready" once bound; exits after LIFETIME_S
+                                    (default 300: a caller killed before removing it leaves nothing for long).
+                                    A TCP client's first line says what it wants: SINK (drain to EOF, answer the byte count) or
                                     COUNT <tag> (how many UDP datagrams tagged so arrived); anything else: closed.
     connect HOST PORT TIMEOUT_S     one TCP connect                        → {"ok", "ms", "error"}
     send HOST PORT BYTES TIMEOUT_S  BYTES through a SINK, timed to its answer → {"bytes", "seconds", "kbit_s"}
@@ -16,6 +17,7 @@ Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's so
 
 import errno
 import json
+import os
 import select
 import socket
 import statistics
@@ -25,7 +27,8 @@ import threading
 import time
 
 
-def serve(port: int) -> None:
+def serve(port: int, lifetime_s: float = 300.0) -> None:
+    threading.Timer(lifetime_s, lambda: os._exit(0)).start()
     seen: dict = {}
     last = [0.0]
     lock = threading.Lock()
@@ -160,7 +163,7 @@ def rtt(host: str, port: int, n: int) -> dict:
 def main(argv: list) -> None:
     mode, args = argv[0], argv[1:]
     if mode == "serve":
-        serve(int(args[0]))
+        serve(int(args[0]), float(args[1]) if len(args) > 1 else 300.0)
         return
     result = {
         "connect": lambda: connect(args[0], int(args[1]), float(args[2])),
