@@ -5,7 +5,8 @@ Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's so
     serve PORT [LIFETIME_S]         TCP and UDP on PORT; prints "ready" once bound; exits after LIFETIME_S
                                     (default 300: a caller killed before removing it leaves nothing for long).
                                     A TCP client's first line says what it wants: SINK (drain to EOF, answer
-                                    the byte count) or COUNT <tag> (how many UDP datagrams tagged so arrived); anything else: closed.
+                                    the byte count) or COUNT <tag> (how many UDP datagrams tagged so
+                                    arrived); anything else: closed.
     connect HOST PORT TIMEOUT_S     one TCP connect                        → {"ok", "ms", "error"}
     send HOST PORT BYTES TIMEOUT_S  BYTES through a SINK, timed to its answer → {"bytes", "seconds", "kbit_s"}
     udp HOST PORT N GAP_S TAG       N tagged datagrams, one every GAP_S      → {"sent", "send_errors"}
