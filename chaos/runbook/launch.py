@@ -40,6 +40,13 @@ def stack_for(runbook: m.Runbook, project: str | None = None, compose_file: str 
 
 
 def plan(runbook: m.Runbook, stack: ComposeStack) -> Plan:
+    """What will be hit, resolved on the running stack; with no Docker engine, the runbook's selectors only."""
+    from chaos.stack.docker_api import DockerUnavailable, docker_client
+
+    try:
+        docker_client()
+    except DockerUnavailable as exc:
+        return make_plan(runbook, stack, unresolved=exc.message.split(" (")[0])
     return make_plan(runbook, stack)
 
 

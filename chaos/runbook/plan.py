@@ -40,6 +40,7 @@ class Plan:
     runbook: m.Runbook
     steps: list[PlannedStep] = field(default_factory=list)
     probes: dict[str, Probe] = field(default_factory=dict)  # keyed by `probe_key`
+    unresolved: str | None = None  # why targets were not resolved (no engine): the plan of the runbook alone
 
     def step(self, step_id: str) -> PlannedStep:
         return next(p for p in self.steps if p.step_id == step_id)
@@ -50,6 +51,8 @@ class Plan:
     def render(self) -> str:
         lines = [f"runbook {self.runbook.name}: {len(self.phase('steps'))} steps, {len(self.phase('rollback'))} "
                  "rollback steps"]
+        if self.unresolved:
+            lines.append(f"  targets not resolved ({self.unresolved}): what each step selects by label is shown")
         for planned in self.steps:
             lines.append(f"  [{planned.phase}] {planned.step_id} ({planned.step.kind}): {planned.description}")
         return "\n".join(lines)
@@ -72,8 +75,9 @@ def select_targets(stack: Stack, step: m.FaultStep) -> tuple[TargetRef, ...]:
 
 
 class _Planner:
-    def __init__(self, stack: Stack, faults: Registry[type[Fault]], probes: Registry[type[Probe]]) -> None:
-        self.stack, self.faults, self.probes = stack, faults, probes
+    def __init__(self, stack: Stack, faults: Registry[type[Fault]], probes: Registry[type[Probe]],
+                 resolve: bool = True) -> None:
+        self.stack, self.faults, self.probes, self.resolve = stack, faults, probes, resolve
         self.instances: dict[str, Probe] = {}
 
     def probe(self, name: str, params: dict[str, Any]) -> Probe:
@@ -85,6 +89,11 @@ class _Planner:
     def step(self, phase: str, step: Any) -> PlannedStep:
         if isinstance(step, m.FaultStep):
             fault = self.faults.get(step.fault)(step.params)
+            if not self.resolve:
+                labels = ", ".join(f"{k}={v}" for k, v in step.target.items())
+                count = f", the first {step.count}" if step.count else ""
+                return PlannedStep(phase, step, f"{step.fault} on the containers labelled {labels}{count}",
+                                   fault=fault)
             targets = select_targets(self.stack, step)
             return PlannedStep(phase, step, fault.describe(targets), targets, fault=fault)
         if isinstance(step, m.WaitForStep):
@@ -96,13 +105,13 @@ class _Planner:
             expect = f" {step.expect.describe()}" if step.expect else ""
             return PlannedStep(phase, step, f"measure {p.describe()}{expect}", probe=p)
         if isinstance(step, m.PlaybookStep):
-            return PlannedStep(phase, step, describe_playbook(step, self.stack))
+            return PlannedStep(phase, step, describe_playbook(step, self.stack if self.resolve else None))
         if isinstance(step, m.RevertStep):
             return PlannedStep(phase, step, f"revert the fault of step {step.revert}")
         return PlannedStep(phase, step, f"people: {step.manual}")
 
 
-def describe_playbook(step: m.PlaybookStep, stack: Stack) -> str:
+def describe_playbook(step: m.PlaybookStep, stack: Stack | None) -> str:
     """`run playbook <name> (<params>)`, and on a compose stack what it will act on (`playbook_hits`)."""
     params = ", ".join(f"{k}={v}" for k, v in sorted(step.extravars.items()))
     text = f"run playbook {step.playbook}" + (f" ({params})" if params else "")
@@ -133,8 +142,11 @@ def make_plan(
     *,
     faults: Registry[type[Fault]] = FAULTS,
     probes: Registry[type[Probe]] = PROBES,
+    unresolved: str | None = None,
 ) -> Plan:
-    planner = _Planner(stack, faults, probes)
+    """The plan; with `unresolved` (the reason: no Docker engine), the runbook's own selectors, nothing asked of
+    the stack."""
+    planner = _Planner(stack, faults, probes, resolve=unresolved is None)
     for call in runbook.hypothesis.probes if runbook.hypothesis else []:
         planner.probe(call.probe, call.params)
     for check in runbook.verify:
@@ -144,7 +156,7 @@ def make_plan(
         planner.probe(stop.probe, stop.params)
     steps = [planner.step("steps", s) for s in runbook.steps]
     steps += [planner.step("rollback", s) for s in runbook.rollback]
-    return Plan(runbook, steps, planner.instances)
+    return Plan(runbook, steps, planner.instances, unresolved)
 
 
 def check_environment(plan: Plan, stack: Stack) -> None:

@@ -74,3 +74,18 @@ def test_console_operator_times_out_as_a_failed_step() -> None:
 
     with pytest.raises(StepFailed, match="nobody confirmed"):
         ConsoleOperator(Silent(), io.StringIO()).wait_done("s", "x", timeout_s=0.2, abort=threading.Event())
+
+
+def test_plan_without_a_docker_engine_shows_the_selectors_and_starts_nothing() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    done = subprocess.run([sys.executable, "-m", "chaos.cli", "plan", str(root / "runbooks" / "datacenter-fire.yaml")],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "targets not resolved (no Docker engine answers)" in done.stdout
+    assert "[steps] fire (fault): datacenter-fire on the containers labelled datacenter=sbg" in done.stdout
+    assert "run playbook rebuild-datacenter (datacenter=sbg)" in done.stdout
