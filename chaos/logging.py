@@ -74,6 +74,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key|session_key)\s*=\s*(?!\*\*\*)"
                 r"('[^']*'|[^\s'\",;&]+)"), r"\1=" + MASK),
     (re.compile(r"\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@"), r"\1" + MASK + "@"),
+    # YAML (ansible-runner's env files): `ENTCHAOS_APP_SECRET: value`, unquoted, to the end of the line
+    (re.compile(r"(?im)^(\s*-?\s*[a-z0-9_]*(?:password|passwd|secret|token|api_key|session_key)[a-z0-9_]*:[ \t]+)"
+                r"(?![\"'*|>])(\S.*)$"), r"\1" + MASK),
 )
 BUNDLED_SECRETS = ("entchaos-dev-secret-change-me", "entchaos-dev-secret")  # fixtures/: the app's session key
 _registered: set[str] = set()

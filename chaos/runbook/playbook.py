@@ -292,6 +292,7 @@ def run_playbook(
     )
     task, message = _failure(runner) if runner.rc != 0 else (None, None)
     stats = runner.stats or {}
+    redact_artifacts(private)
     result = PlaybookResult(
         name=name,
         status=runner.status,
@@ -307,6 +308,23 @@ def run_playbook(
     else:
         log.error("playbook_failed", playbook=name, task=task, message=message, status=runner.status)
     return result
+
+
+def redact_artifacts(folder: Path) -> None:
+    """ansible-runner keeps its inputs and events on disk (env/extravars, env/envvars, job events, stdout): the
+    same masking as the log and the journal, so a secret in the stack's settings is not left there."""
+    from chaos.logging import redact_text
+
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.stat().st_size > 16 << 20:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        masked = redact_text(text)
+        if masked != text:
+            path.write_text(masked, encoding="utf-8")
 
 
 def run_playbook_or_raise(name: str, stack: ComposeStack, extravars: dict[str, Any] | None = None,

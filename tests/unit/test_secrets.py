@@ -117,3 +117,18 @@ def test_the_stream_masks_a_secret_written_in_pieces() -> None:
     stream.write("hunter2 and more\nnext ")
     stream.flush()
     assert out.getvalue() == "password=*** and more\nnext "
+
+
+def test_playbook_artefacts_are_masked_on_disk(tmp_path) -> None:
+    from chaos.runbook.playbook import redact_artifacts
+
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "extravars").write_text("compose_env:\n  ENTCHAOS_APP_SECRET: s3cr3t-session-key-1234\n"
+                                   "conninfo: host=db password=hunter2-long user=ent\n")
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "stdout").write_text("ok: Bearer abcdef0123456789abcdef\n")
+    redact_artifacts(tmp_path)
+    text = (env / "extravars").read_text() + (tmp_path / "artifacts" / "stdout").read_text()
+    assert "s3cr3t-session-key-1234" not in text and "hunter2-long" not in text and "abcdef0123456789" not in text
+    assert "***" in text
