@@ -66,10 +66,14 @@ class DatacenterFire(Fault):
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        """Make the stack serve again: fail the database over if no node is read-write.
+        """Make the stack serve again: finish a fire cut short, then fail the database over if no node is
+        read-write.
 
-        Rebuilding the datacenter is the runbook's own step (`reverted_by`), which the engine and
-        `entchaos recover` run after this; doing it here too would build it twice.
+        A signal during `inject` can leave the datacenter half burned (a kill still landing, the primary still
+        up): the rebuild step expects it gone and the primary elsewhere, so what the fire selected is removed
+        first (volumes stay: the rebuild destroys them). Rebuilding the datacenter is the runbook's own step
+        (`reverted_by`), which the engine and `entchaos recover` run after this; doing it here too would build
+        it twice.
         """
         from chaos.errors import ProbeFailed
         from chaos.probes.sql import current_primary
@@ -78,6 +82,8 @@ class DatacenterFire(Fault):
         datacenter = record.state.get("datacenter")
         if not datacenter:
             return
+        for target in record.targets:
+            containers.remove(target.id)  # forced: a SIGKILL to what still runs, then gone
         try:
             current_primary(ctx.stack)  # type: ignore[arg-type]
             return
