@@ -94,6 +94,7 @@ steps:
     playbook: slow
     extravars: {seconds: 3.2}
   - {id: back, revert: refuse}
+  - {id: calm, playbook: slow, extravars: {seconds: 3}}   # the recovery hold (2 s) is seen before verify
 verify:
   - outage_s: {gte: 2.9, lte: 3.1}
 """
