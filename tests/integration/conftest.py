@@ -51,8 +51,10 @@ def compose_stack(prefix: str, compose_file: Path = TINY) -> Iterator[ComposeSta
         stack.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ent_stack() -> Iterator[ComposeStack]:
-    """The bundled ENT stack, up and healthy, shared by the read-only and repairable tests."""
+    """The bundled ENT stack, up and healthy, shared by the read-only and repairable tests of one module. Not
+    for the whole session: an idle stack's health checks (a docker exec every 2 s per container) would share
+    the 2 cores with the scenarios measured after it (the overload runbook's capacity ramp among them)."""
     with running_stack(ENTCHAOS_APP_COST_MS=os.environ.get("ENTCHAOS_TEST_APP_COST_MS", "1")) as stack:
         yield stack
