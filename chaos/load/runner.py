@@ -133,6 +133,7 @@ class LoadRunner:
         flood_data = build_request("GET", spec.flood_path, netloc)
         timeout = spec.timeout_s
         record = stats.record
+        dispatched = stats.dispatched
         tasks: set[asyncio.Task[None]] = set()
         outstanding = 0
         idle = asyncio.Event()
@@ -183,6 +184,7 @@ class LoadRunner:
                 continue
             while nxt is not None and start + nxt <= now:
                 intended = start + nxt
+                dispatched(intended)
                 j = only if only is not None else pick()
                 if j.run is None:
                     if outstanding == 0:  # otherwise `idle` is already clear

@@ -83,12 +83,13 @@ class Tick:
     """100 ms of intended send times: counts by (read|write, class), sparse latency counters by class, and
     journeys started there: `journeys[0]` started, `journeys[1 + cls]` failed first with that class."""
 
-    __slots__ = ("counts", "hists", "journeys")
+    __slots__ = ("counts", "hists", "journeys", "sent")
 
     def __init__(self) -> None:
         self.counts = [0] * (2 * N_CLASSES)  # [read classes..., write classes...]
         self.hists: list[dict[int, int]] = [{} for _ in range(N_CLASSES)]
         self.journeys = [0] * (1 + N_CLASSES)
+        self.sent = 0  # arrivals dispatched (journey starts, flood requests), known before any answer
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Window:
     writes: list[int] = field(default_factory=lambda: [0] * N_CLASSES)
     hists: list[dict[int, int]] = field(default_factory=lambda: [{} for _ in range(N_CLASSES)])
     journeys: list[int] = field(default_factory=lambda: [0] * (1 + N_CLASSES))
+    sent: int = 0  # arrivals dispatched in the window (answered or not yet)
 
     @property
     def total(self) -> int:
@@ -120,6 +122,7 @@ class Window:
                     dst[idx] = dst.get(idx, 0) + n
         for i, n in enumerate(tick.journeys):
             self.journeys[i] += n
+        self.sent += tick.sent
 
     def failed_by_class(self) -> dict[str, int]:
         """Requests not served, by class: reads that got neither the app nor the fallback, writes not the app."""
@@ -212,6 +215,10 @@ class LoadStats:
         if tick is None:
             tick = self.ticks[k] = Tick()
         return tick
+
+    def dispatched(self, intended: float) -> None:
+        """An arrival went out (a journey start or a flood request): counted before its answer is in."""
+        self._tick_at(intended).sent += 1
 
     def journey_started(self, intended: float) -> None:
         self._tick_at(intended).journeys[0] += 1
@@ -326,7 +333,8 @@ class LoadStats:
         ticks = {}
         for k, tick in list(self.ticks.items()):  # a copy: the event loop may be adding ticks
             hists = [{str(i): v for i, v in list(h.items())} for h in tick.hists]
-            ticks[str(k)] = {"counts": list(tick.counts), "hists": hists, "journeys": list(tick.journeys)}
+            ticks[str(k)] = {"counts": list(tick.counts), "hists": hists, "journeys": list(tick.journeys),
+                             "sent": tick.sent}
         return {"start_unix": self.start_unix, "tick_s": TICK_S, "ticks": ticks}
 
     @classmethod
@@ -340,6 +348,7 @@ class LoadStats:
             tick.counts = [int(c) for c in row["counts"]]
             tick.hists = [{int(i): int(v) for i, v in h.items()} for h in row["hists"]]
             tick.journeys = [int(n) for n in row.get("journeys") or tick.journeys]
+            tick.sent = int(row.get("sent") or 0)
             for i in range(N_CLASSES):
                 stats.totals[i] += tick.counts[i] + tick.counts[i + N_CLASSES]
         return stats

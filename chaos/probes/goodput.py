@@ -116,7 +116,9 @@ class LoadOffered(Probe):
         span = w.end_s - w.start_s
         if span < 1:
             raise ProbeFailed(f"the window {describe_window(p)} is shorter than a second", where="load-offered")
-        rate = w.total / span
+        # Arrivals dispatched, not answers recorded: requests still in flight (a collapsed stack holds them
+        # until their timeout) were offered all the same.
+        rate = (w.sent or w.total) / span
         if p.relative_to is None:
             return round(rate, 1)
         base = ctx.metrics.get(p.relative_to)

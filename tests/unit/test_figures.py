@@ -134,3 +134,14 @@ def test_a_second_outage_after_recovery_belongs_to_no_earlier_fault() -> None:
     impact = measure_impact(later, injected_at=101.0, level=0.99, hold_s=3.0)
     assert impact.impact_window_s == pytest.approx(1.0)
     assert impact.outage_s == pytest.approx(1.0)
+
+
+def test_an_arrival_counts_as_offered_before_its_answer() -> None:
+    stats = LoadStats(start=0.0, start_unix=0.0)
+    stats.step_id("get")
+    for i in range(10):
+        stats.dispatched(2.0 + i / 100)
+    for i in range(4):  # six still in flight (a collapsed stack holds them until their timeout)
+        stats.record(0, 0, False, 2.0 + i / 100, 2.5)
+    w = stats.window(2.0, 3.0)
+    assert (w.sent, w.total) == (10, 4)
