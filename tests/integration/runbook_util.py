@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from tenacity import retry, stop_after_delay, wait_fixed
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.probes.edge import EdgeAPI
 from chaos.runbook.launch import run, validate
@@ -76,3 +77,40 @@ def assert_whole(stack: ComposeStack) -> None:
             capture_output=True, text=True, check=True,
         ).stdout
         assert "entchaos" not in rules and "tbf" not in rules and "netem" not in rules, f"{service}: {rules}"
+
+
+class NotYet(Exception):
+    pass
+
+
+def wait_for_event(reports: Path, proc: subprocess.Popen, what: str, matches: Callable[[dict], bool], *,
+                   deadline_s: float = 240, interval_s: float = 0.1) -> Path:
+    """The run folder whose journal (under `reports`) holds an event `matches` accepts, while `proc` still runs."""
+
+    @retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(deadline_s), wait=wait_fixed(interval_s),
+           reraise=True)
+    def seen() -> Path:
+        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before {what}"
+        for journal in reports.glob("*/*/journal.jsonl"):
+            for line in journal.read_text().splitlines():
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the line being written
+                if matches(event):
+                    return journal.parent
+        raise NotYet(what)
+
+    return seen()
+
+
+def wait_for_step(reports: Path, step: str, proc: subprocess.Popen) -> Path:
+    return wait_for_event(reports, proc, f"step {step}",
+                          lambda e: e.get("event") == "step_started" and e.get("step_id") == step, interval_s=0.2)
+
+
+def wait_for_injected(reports: Path, step: str, proc: subprocess.Popen, *, deadline_s: float = 240,
+                      interval_s: float = 0.1) -> Path:
+    return wait_for_event(reports, proc, f"{step} was injected",
+                          lambda e: e.get("event") == "fault_injected" and e["record"]["step_id"] == step,
+                          deadline_s=deadline_s, interval_s=interval_s)

@@ -12,8 +12,7 @@ import pytest
 
 from chaos.stack.compose import PROJECT_ROOT
 from tests.integration.conftest import running_stack
-from tests.integration.runbook_util import RUNBOOKS, assert_whole
-from tests.integration.test_interrupts import wait_for_step
+from tests.integration.runbook_util import RUNBOOKS, assert_whole, wait_for_step
 
 pytestmark = pytest.mark.docker
 

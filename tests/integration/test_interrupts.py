@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 from tests.integration.conftest import running_stack
-from tests.integration.runbook_util import RUNBOOKS, assert_whole, variant
+from tests.integration.runbook_util import RUNBOOKS, assert_whole, variant, wait_for_injected, wait_for_step
 
 pytestmark = pytest.mark.docker
 
@@ -36,27 +35,6 @@ def start_run(stack: ComposeStack, reports: Path, runbook: Path = FIRE) -> subpr
         [*ENTCHAOS, "run", str(runbook), "--project", stack.project],
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-
-
-class NotYet(Exception):
-    pass
-
-
-def wait_for_step(reports: Path, step: str, proc: subprocess.Popen) -> Path:
-    @retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(240), wait=wait_fixed(0.2), reraise=True)
-    def started() -> Path:
-        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before step {step}"
-        for journal in reports.glob("*/*/journal.jsonl"):
-            for line in journal.read_text().splitlines():
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the line being written
-                if event.get("event") == "step_started" and event.get("step_id") == step:
-                    return journal.parent
-        raise NotYet(step)
-
-    return started()
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -87,23 +65,6 @@ def test_recover_mends_a_sigkilled_run(stack, tmp_path):
     again = subprocess.run([*ENTCHAOS, "recover", str(folder), "--project", stack.project], env=env,
                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "nothing left to revert" in again.stdout
-
-
-def wait_for_injected(reports: Path, step: str, proc: subprocess.Popen) -> Path:
-    @retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(240), wait=wait_fixed(0.1), reraise=True)
-    def injected() -> Path:
-        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before {step} was injected"
-        for journal in reports.glob("*/*/journal.jsonl"):
-            for line in journal.read_text().splitlines():
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if event.get("event") == "fault_injected" and event["record"]["step_id"] == step:
-                    return journal.parent
-        raise NotYet(step)
-
-    return injected()
 
 
 def no_latency_bounds(data: dict) -> None:

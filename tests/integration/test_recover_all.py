@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import retry, stop_after_delay, wait_fixed
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
+from tests.integration import runbook_util
 from tests.integration.conftest import TINY, compose_stack
 
 pytestmark = pytest.mark.docker
@@ -49,22 +50,8 @@ def tiny() -> Iterator[ComposeStack]:
         yield stack
 
 
-class NotYet(Exception):
-    pass
-
-
-@retry(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(180), wait=wait_fixed(0.05), reraise=True)
 def wait_for_injected(reports: Path, step: str, proc: subprocess.Popen) -> Path:
-    assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before {step} was injected"
-    for journal in reports.glob("*/*/journal.jsonl"):
-        for line in journal.read_text().splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the line being written
-            if event.get("event") == "fault_injected" and event["record"]["step_id"] == step:
-                return journal.parent
-    raise NotYet(step)
+    return runbook_util.wait_for_injected(reports, step, proc, deadline_s=180, interval_s=0.05)
 
 
 def entchaos(*args: str, reports: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
