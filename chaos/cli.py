@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from chaos.errors import ChaosError
-from chaos.logging import configure, protect_output
+from chaos.log import configure, protect_output
 
 
 def _stack(args: argparse.Namespace):
@@ -95,7 +95,7 @@ def _strip_options(argv: list[str], names: set[str]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from chaos.runbook.launch import validate
+    from chaos.launch import validate
 
     for path in args.runbooks:
         runbook = validate(path)
@@ -104,7 +104,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from chaos.runbook.launch import plan, stack_for, validate
+    from chaos.launch import plan, stack_for, validate
 
     runbook = validate(args.runbook)
     print(plan(runbook, stack_for(runbook, args.project, args.compose_file)).render())
@@ -112,7 +112,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from chaos.runbook.launch import run, stack_for, validate
+    from chaos.launch import run, stack_for, validate
 
     runbook = validate(args.runbook)
     from chaos.report.console import verdict_text
@@ -127,9 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from chaos.runbook.journal import read_run
-    from chaos.runbook.launch import REPORTS_DIR, recover_run
-    from chaos.runbook.recover_stack import recover_everything, stack_of_run
+    from chaos.engine.journal import read_run
+    from chaos.engine.recover_stack import recover_everything, stack_of_run
+    from chaos.launch import REPORTS_DIR, recover_run
 
     if args.run is None:  # every run of the project with a fault left, killed at any moment
         everything = recover_everything(REPORTS_DIR, project=args.project, compose_file=args.compose_file,

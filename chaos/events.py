@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from chaos.errors import Aborted
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -13,8 +13,8 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 from tenacity.stop import stop_when_event_set
 
 from chaos.errors import Aborted
-from chaos.faults.registry import Registry
-from chaos.runbook.stack import Stack, TargetInfo, TargetRef
+from chaos.registry import Registry
+from chaos.stack.interface import Stack, TargetInfo, TargetRef
 
 
 class NoParams(BaseModel):

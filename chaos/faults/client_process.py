@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect
 from chaos.load.remote import client_container
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 
 log = get_logger(__name__)

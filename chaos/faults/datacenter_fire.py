@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from chaos.errors import FaultError
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
-from chaos.logging import get_logger
-from chaos.runbook.stack import TargetInfo
+from chaos.log import get_logger
 from chaos.stack import containers
+from chaos.stack.interface import TargetInfo
 
 log = get_logger(__name__)
 
@@ -77,7 +77,7 @@ class DatacenterFire(Fault):
         """
         from chaos.errors import ProbeFailed
         from chaos.probes.sql import current_primary
-        from chaos.runbook.playbook import run_playbook_or_raise
+        from chaos.remediation.runner import run_playbook_or_raise
 
         datacenter = record.state.get("datacenter")
         if not datacenter:

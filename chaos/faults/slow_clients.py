@@ -1,8 +1,8 @@
 """slow-clients: connections from a client network that send their headers a line at a time (slowloris).
 
 Like `flood`, the targets are the victims (the app replicas behind the edge); the attack runs inside the
-client container of `source` (`python -m chaos.load.slow_clients`), bounded by `for_s`, and writes a summary
-when it ends (`chaos.probes.slow_clients` reads it). Revert stops it early by its pid.
+client container of `source` (`python -m chaos.load.slowloris`), bounded by `for_s`, and writes a summary
+when it ends (`chaos.probes.slow_clients_report` reads it). Revert stops it early by its pid.
 
 Its effect check counts the connections the generator holds (its established TCP sockets).
 """
@@ -37,7 +37,7 @@ class SlowClients(ClientProcessFault):
 
     def argv(self) -> list[str]:
         p = self.params
-        return ["python", "-m", "chaos.load.slow_clients", "--host", "edge", "--port", "80",
+        return ["python", "-m", "chaos.load.slowloris", "--host", "edge", "--port", "80",
                 "--connections", str(p.connections), "--for", f"{p.for_s:g}", "--interval", f"{p.interval_s:g}",
                 "--json", SUMMARY_FILE]
 

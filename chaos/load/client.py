@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from chaos.load.classify import REFUSED, RETRY_AFTER, TIMEOUT, WANTED_HEADERS, classify
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""The load generator as the engine sees it (`chaos.runbook.load.LoadHandle`): start, stop, statistics.
+"""The load generator as the engine sees it (`chaos.load.interface.LoadHandle`): start, stop, statistics.
 
 Windows are given in epoch seconds and mapped to the generator's intended-time offsets. The whole-run
 statistics (no window) also check the acknowledged-write ledger against the current primary, which is
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chaos.errors import InvalidInput, ProbeFailed
 from chaos.load.classify import APP, FALLBACK
+from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.journeys import JOURNEYS
 from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
 from chaos.load.remote import EDGE_INSIDE
@@ -21,11 +22,10 @@ from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.schedule import from_spec, profile
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
-from chaos.logging import get_logger
-from chaos.runbook.load import PERCENTILES, LoadStats, TickCount
+from chaos.log import get_logger
 
 if TYPE_CHECKING:
-    from chaos.runbook import model as m
+    from chaos.model import runbook as m
     from chaos.stack.compose import ComposeStack
 
 log = get_logger(__name__)

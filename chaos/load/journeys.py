@@ -23,7 +23,7 @@ from chaos.load.classify import APP, FALLBACK
 from chaos.load.client import ConnectionPool, Response, build_request
 from chaos.load.ledger import WriteLedger
 from chaos.load.stats import LoadStats
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, CLASSES
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chaos.errors import InvalidInput, StackError
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.compose import ComposeStack
 from chaos.stack.containers import read_file
 from chaos.stack.docker_api import docker_client

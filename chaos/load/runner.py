@@ -24,7 +24,7 @@ from chaos.load.journeys import FLOOD, JourneyContext, Mix
 from chaos.load.ledger import WriteLedger
 from chaos.load.schedule import Schedule
 from chaos.load.stats import LoadStats
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -16,8 +16,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import EnvironmentProblem, ProbeFailed
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
-from chaos.runbook.stack import Stack
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
+from chaos.stack.interface import Stack
 
 log = structlog.get_logger(__name__)
 

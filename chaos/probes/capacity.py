@@ -19,9 +19,9 @@ from chaos.load.classify import APP
 from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.schedule import ramp
 from chaos.load.stats import LoadStats, to_hdr
-from chaos.logging import get_logger
+from chaos.log import get_logger
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.probes.goodput import best_and_worst_mean, goodput_series
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 log = get_logger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import ProbeFailed
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.docker_api import docker_client
 
 

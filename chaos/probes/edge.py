@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chaos.errors import InvalidInput, ProbeFailed
-from chaos.logging import get_logger
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.log import get_logger
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 log = get_logger(__name__)
 

@@ -12,8 +12,8 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaos.errors import ProbeFailed
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.probes.edge import EdgeAPI, HaproxyName, plain_name
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 ROW = re.compile(r"key=(?P<key>\S+).*?http_req_rate\(\d+\)=(?P<rate>\d+)")
 

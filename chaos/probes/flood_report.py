@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chaos.errors import ProbeFailed
 from chaos.faults.flood import SERIES_FILE
 from chaos.load.remote import client_container
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.containers import read_file
 
 REFUSED_AT_EDGE = ("shed", "error", "refused")

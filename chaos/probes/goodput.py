@@ -11,8 +11,8 @@ from pydantic import Field
 from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, CLASSES
 from chaos.load.stats import LoadStats, hdr_index
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.probes.load_classes import ClassesParams, WindowParams, describe_window, load_stats_of, select_window
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
 
 
 def goodput_series(stats: LoadStats, start_s: float, end_s: float, slo_ms: float) -> list[int]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 
 @dataclass(frozen=True)

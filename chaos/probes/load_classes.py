@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chaos.errors import ProbeFailed
 from chaos.load.classify import CLASSES
 from chaos.load.stats import LoadStats, Window
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 SETTLE_S = 1.0
 

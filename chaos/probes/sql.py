@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import psycopg
 
 from chaos.errors import ProbeFailed
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.compose import ComposeStack
 
 DB_USER = "ent"

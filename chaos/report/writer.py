@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chaos.engine.journal import JOURNAL_NAME, read_journal
 from chaos.events import Event, RunFinished
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.report.html import report_html
 from chaos.report.junit import junit_xml
 from chaos.report.markdown import summary_md
 from chaos.report.summary import summarize
-from chaos.runbook.journal import JOURNAL_NAME, read_journal
 
 log = get_logger(__name__)
 

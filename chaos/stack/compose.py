@@ -15,7 +15,7 @@ from pathlib import Path
 from docker.errors import NotFound
 
 from chaos.errors import EnvironmentProblem, StackError
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, Target
 from chaos.stack.labels import select as select_targets

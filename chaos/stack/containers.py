@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from docker.errors import APIError, NotFound
 
 from chaos.errors import FaultError
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.labels import CHAOS, CHAOS_ALLOWED, COMPOSE_PROJECT, DATACENTER
 

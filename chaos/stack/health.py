@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tenacity import RetryError, retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.errors import ProbeFailed, StackError
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.probes.edge import EdgeAPI, ServerState
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client

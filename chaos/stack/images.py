@@ -11,7 +11,7 @@ from pathlib import Path
 from docker.errors import APIError, BuildError, ImageNotFound
 
 from chaos.errors import EnvironmentProblem
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.compose import PROJECT_ROOT
 from chaos.stack.docker_api import docker_client
 

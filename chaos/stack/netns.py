@@ -17,7 +17,7 @@ from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from chaos.errors import EnvironmentProblem, FaultError, UnsupportedFault
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 
 log = get_logger(__name__)

@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from chaos.engine.result import CheckResult, RunResult
+from chaos.launch import run, validate
 from chaos.probes.edge import EdgeAPI
-from chaos.runbook.launch import run, validate
-from chaos.runbook.result import CheckResult, RunResult
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 from chaos.stack.docker_api import docker_client
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
-from chaos.runbook.playbook import service_volumes
+from chaos.remediation.facts import service_volumes
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
 from tests.integration.conftest import compose_stack

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
-from chaos.runbook.playbook import run_playbook_or_raise
+from chaos.remediation.runner import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
 from chaos.stack.health import wait_ready

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from tenacity import retry, stop_after_delay, wait_fixed
 
+from chaos.probes.base import ProbeContext
 from chaos.probes.browser import BrowserPage
 from chaos.probes.http import http_get
-from chaos.runbook.probe import ProbeContext
 from chaos.stack.compose import ComposeStack
 from chaos.stack.profiles import profile_env
 from tests.integration.conftest import running_stack

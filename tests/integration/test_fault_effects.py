@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord, TargetRef
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
 from tests.integration.conftest import compose_stack

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.runbook.result import RunResult
+from chaos.engine.result import RunResult
 from chaos.stack.health import wait_ready
 from chaos.stack.profiles import profile_env
 from tests.integration.conftest import new_stack

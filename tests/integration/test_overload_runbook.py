@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.runbook.result import RunResult
+from chaos.engine.result import RunResult
 from chaos.stack.profiles import profile_env, settings_env
 from tests.integration.conftest import running_stack
 from tests.integration.runbook_util import RUNBOOKS, check, run_runbook

@@ -10,7 +10,7 @@ import pytest
 from chaos.errors import InvalidInput
 from chaos.faults.base import FAULTS, Effect, FaultContext, FaultRecord, TargetRef, poll_effect
 from chaos.probes.sql import current_primary, node_state
-from chaos.runbook.playbook import run_playbook_or_raise
+from chaos.remediation.runner import run_playbook_or_raise
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
 from tests.integration.conftest import running_stack

@@ -14,7 +14,7 @@ import docker.errors
 import pytest
 from tenacity import retry, stop_after_delay, wait_fixed
 
-from chaos.runbook.playbook import run_playbook_or_raise
+from chaos.remediation.runner import run_playbook_or_raise
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
 from chaos.stack.health import wait_ready

@@ -14,7 +14,7 @@ from typing import Any
 
 from chaos import events as ev
 from chaos.faults.base import FaultRecord
-from chaos.runbook.stack import TargetRef
+from chaos.stack.interface import TargetRef
 
 T0 = 1_790_000_000.0  # run start (epoch s)
 ORIGIN = T0 + 0.213  # the load's t = 0

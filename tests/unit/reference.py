@@ -15,13 +15,13 @@ from typing import Any
 
 import uvloop
 
+from chaos.engine.journal import read_journal
 from chaos.errors import ProbeFailed
 from chaos.load.handle import EngineLoad
 from chaos.load.reference_server import Reply, start
 from chaos.load.runner import LoadSpec
 from chaos.load.schedule import constant
-from chaos.runbook.fakes import FakeWorld
-from chaos.runbook.journal import read_journal
+from tests.fakes import FakeWorld
 
 SERVED = {"X-ENT-Replica": "ref-1", "X-ENT-Datacenter": "ref"}
 

@@ -8,8 +8,8 @@ import pytest
 from docker.errors import NotFound
 
 from chaos.faults.base import FAULTS, FaultContext, FaultRecord
-from chaos.runbook.stack import TargetRef
 from chaos.stack import containers
+from chaos.stack.interface import TargetRef
 
 ALLOWED = {"entchaos.chaos": "allowed", "entchaos.datacenter": "sbg"}
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from chaos.probes import cpu
-from chaos.runbook.probe import ProbeContext
+from chaos.probes.base import ProbeContext
 
 
 @dataclass

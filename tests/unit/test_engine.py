@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from chaos.engine.journal import pending_faults, read_journal
+from chaos.engine.lock import StackLock
 from chaos.errors import EnvironmentProblem
-from chaos.runbook.fakes import FakeLoad, FakeWorld
-from chaos.runbook.journal import pending_faults, read_journal
-from chaos.runbook.lock import StackLock
+from tests.fakes import FakeLoad, FakeWorld
 
 DATA = Path(__file__).parent / "data"
 
@@ -228,7 +228,7 @@ rollback:
 @pytest.mark.parametrize("step", ["fire", "detect", "failover", "announce", "rebuild"])
 def test_sigterm_at_any_step_leaves_the_stack_as_it_was(world: FakeWorld, step: str) -> None:
     from chaos.events import StepStarted
-    from chaos.runbook.fakes import FakeOperator
+    from tests.fakes import FakeOperator
 
     def kill_during(event: object) -> None:
         if isinstance(event, StepStarted) and event.step_id == step and event.phase == "steps":

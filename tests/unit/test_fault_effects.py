@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from chaos.engine.journal import pending_faults, read_journal
+from chaos.engine.recover import recover
 from chaos.errors import Aborted
 from chaos.faults.base import FAULTS, Effect, poll_effect
-from chaos.runbook.fakes import FakeWorld
-from chaos.runbook.journal import pending_faults, read_journal
-from chaos.runbook.recover import recover
+from tests.fakes import FakeWorld
 
 ONE_FAULT = """\
 metadata: {{name: one-fault}}

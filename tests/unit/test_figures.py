@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from chaos.engine.impact import longest_outage, measure_impact, recovery_index
+from chaos.load.interface import TickCount
 from chaos.load.stats import LoadStats
-from chaos.runbook.impact import longest_outage, measure_impact, recovery_index
-from chaos.runbook.load import TickCount
 from tests.unit.reference import BASELINE_ONLY, RUNBOOK, run_reference
 
 

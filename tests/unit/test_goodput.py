@@ -7,8 +7,8 @@ import pytest
 from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, SHED, TIMEOUT
 from chaos.load.stats import LoadStats
+from chaos.probes.base import ProbeContext
 from chaos.probes.goodput import LoadClassLatency, LoadGoodput, LoadOffered, best_and_worst_mean, goodput_series
-from chaos.runbook.probe import ProbeContext
 
 
 class Handle:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import RunbookInvalid
-from chaos.runbook.loader import load_runbook
-from chaos.runbook.playbook import available
+from chaos.model.loader import load_runbook
+from chaos.remediation.runner import available
 
 HOSTILE = Path(__file__).parent / "hostile"
 CASES = [tuple(part.strip() for part in row.split("|")) for row in (HOSTILE / "INDEX").read_text().splitlines()

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
+from chaos.engine.engine import Engine
+from chaos.engine.journal import Journal, pending_faults, read_journal
+from chaos.engine.recover import recover
 from chaos.events import FaultInjected, FaultInjecting, FaultReverted, RunStarted
 from chaos.faults.base import FaultRecord
-from chaos.runbook.engine import Engine
-from chaos.runbook.fakes import FakeWorld
-from chaos.runbook.journal import Journal, pending_faults, read_journal
-from chaos.runbook.recover import recover
-from chaos.runbook.stack import TargetRef
+from chaos.stack.interface import TargetRef
+from tests.fakes import FakeWorld
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def test_recover_reverts_a_destructive_fault_with_its_rebuild_step(tmp_path: Pat
 CHILD = """
 import sys
 from pathlib import Path
-from chaos.runbook.fakes import FakeWorld
+from tests.fakes import FakeWorld
 from tests.unit.test_engine import KILL_THEN_WAIT
 world = FakeWorld(Path(sys.argv[1]))
 world.engine(world.parse(KILL_THEN_WAIT)).run()

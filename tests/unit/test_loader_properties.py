@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.limits import MAX_DURATION_S, MAX_RATE
 from chaos.load import schedule as sch
-from chaos.runbook import model as m
-from chaos.runbook.loader import load_runbook, parse_runbook
+from chaos.model import runbook as m
+from chaos.model.loader import load_runbook, parse_runbook
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 TRIED: dict[str, int] = {}

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from chaos.engine.engine import Engine
+from chaos.engine.journal import Journal, pending_faults, read_run
+from chaos.engine.lock import StackLock
+from chaos.engine.recover import find_pending, recover_all
 from chaos.events import FaultInjecting, RunStarted
 from chaos.faults.base import FaultRecord
 from chaos.report.folder import run_folders
-from chaos.runbook.engine import Engine
-from chaos.runbook.fakes import FakeWorld
-from chaos.runbook.journal import Journal, pending_faults, read_run
-from chaos.runbook.lock import StackLock
-from chaos.runbook.recover import find_pending, recover_all
-from chaos.runbook.stack import TargetRef
+from chaos.stack.interface import TargetRef
+from tests.fakes import FakeWorld
 
 
 def kill(name: str, datacenter: str, sets: str) -> str:

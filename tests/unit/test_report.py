@@ -12,7 +12,7 @@ import pytest
 
 from chaos.report.console import ConsoleView
 from chaos.report.writer import FILES, write_reports
-from chaos.runbook.fakes import FakeLoad, FakeWorld
+from tests.fakes import FakeLoad, FakeWorld
 
 DATA = Path(__file__).parent / "data"
 

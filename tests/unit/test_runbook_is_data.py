@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from chaos.errors import InvalidInput, RunbookInvalid
+from chaos.model.loader import parse_runbook
 from chaos.probes.edge import EdgeAPI, plain_line, plain_name
-from chaos.runbook import playbook
-from chaos.runbook.loader import parse_runbook
-from chaos.runbook.playbook_params import PLAYBOOK_PARAMS, RESERVED
+from chaos.remediation import params
+from chaos.remediation import runner as playbook
+from chaos.remediation.params import PLAYBOOK_PARAMS, RESERVED
 
 ROOT = Path(__file__).resolve().parents[2]
 PWN = "{{ lookup('pipe', 'touch /tmp/pwned') }}"
@@ -80,11 +81,11 @@ def test_every_reserved_fact_is_one_the_toolkit_computes() -> None:
 def test_run_time_check_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whoever built the step (a test, a script), the runner checks the parameters before Ansible starts."""
     with pytest.raises(InvalidInput, match="extravars do not fit"):
-        playbook.typed_params("rebuild-datacenter", {"datacenter": "sbg", "datacenter_volumes": ["other_vol"]})
+        params.typed_params("rebuild-datacenter", {"datacenter": "sbg", "datacenter_volumes": ["other_vol"]})
     with pytest.raises(InvalidInput, match="extravars do not fit"):
-        playbook.typed_params("rebuild-datacenter", {"datacenter": PWN})
+        params.typed_params("rebuild-datacenter", {"datacenter": PWN})
     with pytest.raises(InvalidInput, match="no parameter model"):
-        playbook.typed_params("nope", {})
+        params.typed_params("nope", {})
 
 
 def test_extravars_are_written_unsafe_everywhere() -> None:

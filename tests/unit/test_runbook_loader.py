@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import RunbookInvalid
-from chaos.runbook import model as m
-from chaos.runbook.fakes import FakeWorld
+from chaos.model import runbook as m
+from tests.fakes import FakeWorld
 
 DATA = Path(__file__).parent / "data"
 
@@ -118,7 +118,7 @@ def test_single_problem_message_names_file_line(world: FakeWorld) -> None:
 
 
 def test_playbook_names_checked_when_known(tmp_path: Path) -> None:
-    from chaos.runbook.loader import parse_runbook
+    from chaos.model.loader import parse_runbook
 
     with pytest.raises(RunbookInvalid, match=r"rb.yaml:4: steps\[0\].playbook: .*did you mean `failover-database`"):
         parse_runbook("metadata: {name: t}\nsteps:\n  - id: p\n    playbook: failover-databse\n", "rb.yaml",

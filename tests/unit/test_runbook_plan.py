@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from chaos.engine.plan import check_environment, make_plan
+from chaos.engine.result import StepFailed
 from chaos.errors import EnvironmentProblem, UnsupportedFault
-from chaos.runbook.fakes import FakeKill, FakeWorld
-from chaos.runbook.operator import ConsoleOperator
-from chaos.runbook.plan import check_environment, make_plan
-from chaos.runbook.result import StepFailed
+from chaos.gameday.operator import ConsoleOperator
+from tests.fakes import FakeKill, FakeWorld
 
 DATA = Path(__file__).parent / "data"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import structlog
 
+from chaos.engine.journal import read_journal
 from chaos.errors import PlaybookFailed
-from chaos.logging import RedactingStream, redact_event, redact_text, redact_value
+from chaos.log import RedactingStream, redact_event, redact_text, redact_value
 from chaos.report.console import ConsoleView
-from chaos.runbook.fakes import FakePlaybooks, FakeWorld
-from chaos.runbook.journal import read_journal
+from tests.fakes import FakePlaybooks, FakeWorld
 
 APP_SECRET = "app-session-key-4f1c9a"  # ENTCHAOS_APP_SECRET: signs the sessions
 DB_PASSWORD = "db-pw-77aa31"  # in a libpq conninfo
@@ -120,7 +120,7 @@ def test_the_stream_masks_a_secret_written_in_pieces() -> None:
 
 
 def test_playbook_artefacts_are_masked_on_disk(tmp_path) -> None:
-    from chaos.runbook.playbook import redact_artifacts
+    from chaos.remediation.runner import redact_artifacts
 
     env = tmp_path / "env"
     env.mkdir()

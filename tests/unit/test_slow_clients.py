@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chaos.load.slow_clients import run
+from chaos.load.slowloris import run
 
 
 async def serve(header_timeout_s: float | None) -> tuple[asyncio.AbstractServer, int]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from chaos.errors import ChaosError
 from chaos.events import Bus, LoadSampled, StopConditionBreached
-from chaos.logging import get_logger
-from chaos.runbook import model as m
-from chaos.runbook.load import LoadHandle
-from chaos.runbook.probe import Probe, ProbeContext
+from chaos.load.interface import LoadHandle
+from chaos.log import get_logger
+from chaos.model import runbook as m
+from chaos.probes.base import Probe, ProbeContext
 
 log = get_logger(__name__)
 

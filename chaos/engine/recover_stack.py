@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos.errors import ChaosError
-from chaos.logging import get_logger
+from chaos.log import get_logger
 from chaos.stack.compose import ComposeStack
 from chaos.stack.labels import COMPOSE_PROJECT
 
@@ -43,7 +43,7 @@ def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: 
     file: str | Path | None = compose_file or (compose_file_of(name) if name else None)
     if file is None and runbook_path and Path(runbook_path).is_file():
         try:
-            from chaos.runbook.launch import stack_for, validate
+            from chaos.launch import stack_for, validate
 
             file = stack_for(validate(runbook_path), name).compose_file
         except ChaosError as exc:
@@ -54,10 +54,10 @@ def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: 
 def recover_everything(reports_dir: Path, *, project: str | None = None, compose_file: str | None = None,
                        on_found: Callable | None = None):
     """`recover_all` on the real parts: the compose stack of each run, ansible-runner, the console view."""
+    from chaos.engine.recover import recover_all
+    from chaos.launch import STATE_DIR
+    from chaos.remediation.runner import AnsiblePlaybooks, available
     from chaos.report.console import ConsoleView
-    from chaos.runbook.launch import STATE_DIR
-    from chaos.runbook.playbook import AnsiblePlaybooks, available
-    from chaos.runbook.recover import recover_all
 
     return recover_all(
         reports_dir,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaos.runbook.load import TICK_S, TickCount
+from chaos.load.interface import TICK_S, TickCount
 
 SLIDE_TICKS = 10  # the sliding window: 1 s of ticks
 OUTAGE_BELOW = 0.5

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict
 
 from chaos.errors import FaultError, PlaybookFailed
 from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord
-from chaos.faults.registry import Registry
-from chaos.runbook.load import TICK_S, LoadStats, TickCount
-from chaos.runbook.probe import PROBES, Measurement, Probe, ProbeContext
+from chaos.load.interface import TICK_S, LoadStats, TickCount
+from chaos.probes.base import PROBES, Measurement, Probe, ProbeContext
+from chaos.registry import Registry
 
 
 @dataclass
@@ -286,19 +286,19 @@ class FakeWorld:
         self.load.stack = self.load.stack or self.stack
 
     def parse(self, text: str, source: str = "runbook.yaml") -> Any:
-        from chaos.runbook.loader import parse_runbook
+        from chaos.model.loader import parse_runbook
 
         faults, probes = self.registries
         return parse_runbook(text, source, faults=faults, probes=probes)
 
     def load_file(self, path: Any) -> Any:
-        from chaos.runbook.loader import load_runbook
+        from chaos.model.loader import load_runbook
 
         faults, probes = self.registries
         return load_runbook(path, faults=faults, probes=probes)
 
     def engine(self, runbook: Any, *, engine_class: Any = None, **options: Any) -> Any:
-        from chaos.runbook.engine import Engine
+        from chaos.engine.engine import Engine
 
         faults, probes = self.registries
         defaults: dict[str, Any] = {

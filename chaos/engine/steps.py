@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_when_event_set
 
+from chaos.engine.plan import PlannedStep, select_targets
+from chaos.engine.result import StepFailed
 from chaos.errors import Aborted, ChaosError, FaultError, ProbeFailed
 from chaos.events import (
     Bus,
@@ -31,20 +33,18 @@ from chaos.events import (
     StepStarted,
 )
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord
-from chaos.logging import get_logger
-from chaos.runbook import model as m
-from chaos.runbook.load import LoadHandle, LoadStats
-from chaos.runbook.operator import Operator, Unattended
-from chaos.runbook.plan import PlannedStep, select_targets
-from chaos.runbook.probe import Measurement, Probe, ProbeContext
-from chaos.runbook.result import StepFailed
-from chaos.runbook.stack import Stack
+from chaos.gameday.operator import Operator, Unattended
+from chaos.load.interface import LoadHandle, LoadStats
+from chaos.log import get_logger
+from chaos.model import runbook as m
+from chaos.probes.base import Measurement, Probe, ProbeContext
+from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
 
 class PlaybookRunner(Protocol):
-    """Runs a remediation playbook (ansible-runner in `chaos.runbook`'s playbook module).
+    """Runs a remediation playbook (ansible-runner, in `chaos.remediation.runner`).
 
     Raise `PlaybookFailed` with the failing task's message; stop early when `cancel()` returns True.
     """

@@ -15,10 +15,10 @@ from typing import Any
 
 from chaos.errors import EnvironmentProblem
 from chaos.faults.base import FAULTS, Fault
-from chaos.faults.registry import Registry
-from chaos.runbook import model as m
-from chaos.runbook.probe import PROBES, Probe
-from chaos.runbook.stack import Stack, TargetRef
+from chaos.model import runbook as m
+from chaos.probes.base import PROBES, Probe
+from chaos.registry import Registry
+from chaos.stack.interface import Stack, TargetRef
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def describe_playbook(step: m.PlaybookStep, stack: Stack | None) -> str:
     from chaos.stack.compose import ComposeStack
 
     if isinstance(stack, ComposeStack):
-        from chaos.runbook.playbook import playbook_hits
+        from chaos.remediation.facts import playbook_hits
 
         text += f": {playbook_hits(step.playbook, dict(step.extravars), stack)}"
     return text

@@ -1,6 +1,6 @@
 """Slow clients (slowloris): connections that send their request headers a line at a time and never finish.
 
-`python -m chaos.load.slow_clients --host edge --port 80 --connections 200 --for 40 --json FILE` holds that
+`python -m chaos.load.slowloris --host edge --port 80 --connections 200 --for 40 --json FILE` holds that
 many such connections for `--for` seconds, opening a new one whenever the server cuts one, then stops by
 itself and writes a summary: how long the server let each connection hang before cutting it. An edge with a
 request-header timeout cuts them after seconds; one without keeps them (and their slots) for minutes.
@@ -72,7 +72,7 @@ async def run(host: str, port: int, connections: int, for_s: float, interval_s: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaos.load.slow_clients", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m chaos.load.slowloris", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="edge")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--connections", type=int, default=100)

@@ -23,7 +23,7 @@ from pydantic import (
 
 from chaos.errors import InvalidInput
 from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
-from chaos.runbook.load import PERCENTILES
+from chaos.load.interface import PERCENTILES
 from chaos.safe_yaml import clip
 from chaos.stack.labels import ROLES
 
@@ -272,7 +272,7 @@ class PlaybookStep(StepBase):
     playbook: str
     extravars: dict[str, Scalar | list[Scalar] | dict[str, Scalar]] = Field(
         default_factory=dict,
-        description="the playbook's typed parameters (chaos.runbook.playbook_params), checked when loaded; facts "
+        description="the playbook's typed parameters (chaos.remediation.params), checked when loaded; facts "
         "the toolkit computes (targets, volumes, commands) are reserved",
     )
     timeout_s: int = Field(default=600, ge=1, le=int(MAX_DURATION_S), strict=True,

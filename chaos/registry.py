@@ -12,7 +12,7 @@ import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -10,16 +10,16 @@ import os
 import sys
 from pathlib import Path
 
+from chaos.engine.engine import Engine
+from chaos.engine.plan import Plan, make_plan
+from chaos.engine.recover import Recovery, recover
+from chaos.engine.result import RunResult
+from chaos.gameday.operator import ConsoleOperator, Unattended
 from chaos.load.handle import load_factory
+from chaos.model import runbook as m
+from chaos.model.loader import load_runbook
+from chaos.remediation.runner import AnsiblePlaybooks, available
 from chaos.report.console import ConsoleView
-from chaos.runbook import model as m
-from chaos.runbook.engine import Engine
-from chaos.runbook.loader import load_runbook
-from chaos.runbook.operator import ConsoleOperator, Unattended
-from chaos.runbook.plan import Plan, make_plan
-from chaos.runbook.playbook import AnsiblePlaybooks, available
-from chaos.runbook.recover import Recovery, recover
-from chaos.runbook.result import RunResult
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
 
 REPORTS_DIR = Path(os.environ.get("ENTCHAOS_REPORTS_DIR", PROJECT_ROOT / "reports"))

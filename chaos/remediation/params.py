@@ -3,7 +3,7 @@
 A playbook step's `extravars` are checked against its playbook's model when the runbook is loaded (unknown keys
 are errors). Everything else a playbook uses (containers, volumes, commands, services, the edge's address) is a
 fact the toolkit computes from the labelled stack: those names are reserved and no runbook can set them. The
-values that pass reach Ansible as data, marked unsafe, never as templates (`chaos.runbook.playbook`).
+values that pass reach Ansible as data, marked unsafe, never as templates (`chaos.remediation.runner`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from chaos.errors import InvalidInput
 
 # A datacenter as the label `entchaos.datacenter` names it: a word, no space, no quote, no Jinja, no separator.
 LABEL_VALUE = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Datacenter = Annotated[str, StringConstraints(pattern=LABEL_VALUE)]
 
-# Facts the toolkit computes (chaos.runbook.playbook.stack_facts and the per-playbook facts): never from a runbook.
+# Facts the toolkit computes (chaos.remediation.facts.stack_facts and the per-playbook facts): never from a runbook.
 RESERVED = frozenset({
     "project", "compose_file", "compose_cmd", "compose_env", "stack_services", "services_by_datacenter",
     "sync_replication", "edge_api_host", "edge_api_port", "datacenter_services", "datacenter_volumes",
@@ -106,3 +108,15 @@ class GeoFilterOff(PlaybookParams):
 
 def names(registry: Iterable[str] | None = None) -> list[str]:
     return sorted(PLAYBOOK_PARAMS if registry is None else registry)
+
+
+def typed_params(name: str, extravars: dict[str, Any]) -> PlaybookParams:
+    """A call's parameters through its playbook's model, again at run time (whoever built the step)."""
+    if name not in PLAYBOOK_PARAMS:
+        raise InvalidInput(f"playbook {name!r} has no parameter model",
+                           fix="register one in chaos/remediation/params.py")
+    try:
+        return check(name, extravars)
+    except (ValidationError, ValueError) as exc:
+        raise InvalidInput(f"playbook {name}: extravars do not fit its parameters: {exc}",
+                           fix=f"see {PLAYBOOK_PARAMS[name].__name__} in chaos/remediation/params.py") from None

@@ -14,6 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaos.engine.impact import measure_impact
+from chaos.engine.journal import JOURNAL_NAME, Journal
+from chaos.engine.lock import StackLock
+from chaos.engine.plan import Plan, check_environment, make_plan, probe_key
+from chaos.engine.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
+from chaos.engine.signals import SignalGuard
+from chaos.engine.steps import NoPlaybooks, PlaybookRunner, StepRunner
+from chaos.engine.watch import Guard, Watcher
 from chaos.errors import Aborted, ChaosError, PlaybookFailed, ProbeFailed
 from chaos.events import (
     Bus,
@@ -32,23 +40,15 @@ from chaos.events import (
     WindowMeasured,
 )
 from chaos.faults.base import FAULTS, Fault
-from chaos.faults.registry import Registry
-from chaos.logging import get_logger
+from chaos.gameday.operator import Operator, Unattended
+from chaos.load.interface import LoadFactory, LoadHandle, LoadStats
+from chaos.log import get_logger
+from chaos.model import runbook as m
+from chaos.probes.base import PROBES, Probe
+from chaos.registry import Registry
 from chaos.report.folder import new_run_folder, point_latest
 from chaos.report.writer import ReportWriter
-from chaos.runbook import model as m
-from chaos.runbook.impact import measure_impact
-from chaos.runbook.journal import JOURNAL_NAME, Journal
-from chaos.runbook.load import LoadFactory, LoadHandle, LoadStats
-from chaos.runbook.lock import StackLock
-from chaos.runbook.operator import Operator, Unattended
-from chaos.runbook.plan import Plan, check_environment, make_plan, probe_key
-from chaos.runbook.probe import PROBES, Probe
-from chaos.runbook.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
-from chaos.runbook.signals import SignalGuard
-from chaos.runbook.stack import Stack
-from chaos.runbook.steps import NoPlaybooks, PlaybookRunner, StepRunner
-from chaos.runbook.watch import Guard, Watcher
+from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
@@ -288,7 +288,7 @@ class Engine:
         return ok
 
     def _impacts(self, bus: Bus, runner: StepRunner) -> None:
-        """Each fault's impact on users, from the load's ticks (see `chaos.runbook.impact`)."""
+        """Each fault's impact on users, from the load's ticks (see `chaos.engine.impact`)."""
         hyp = self.runbook.hypothesis
         if runner.load is None:
             return

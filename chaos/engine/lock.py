@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from chaos.errors import EnvironmentProblem
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

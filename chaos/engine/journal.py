@@ -17,7 +17,7 @@ from typing import Any
 
 from chaos.events import Event, FaultInjected, FaultInjecting, FaultReverted, RunFinished, RunStarted
 from chaos.faults.base import FaultRecord
-from chaos.logging import get_logger, redact_value
+from chaos.log import get_logger, redact_value
 
 log = get_logger(__name__)
 
@@ -39,7 +39,7 @@ class Journal:
         self.append(event.to_record(), durable=event.durable)
 
     def append(self, record: Mapping[str, Any], *, durable: bool = False) -> None:
-        """One line; secrets masked (`chaos.logging.redact_value`), so no report made from it can show one."""
+        """One line; secrets masked (`chaos.log.redact_value`), so no report made from it can show one."""
         line = json.dumps(redact_value(json.loads(json.dumps(record, default=str))), separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from chaos.errors import ProbeFailed
 from chaos.faults.slow_clients import SUMMARY_FILE
 from chaos.load.remote import client_container
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.containers import read_file
 
 

@@ -19,19 +19,19 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaos.engine.journal import JOURNAL_NAME, Journal, RunView, pending_faults, read_journal, read_run
+from chaos.engine.lock import StackLock
+from chaos.engine.plan import plan_step
+from chaos.engine.steps import ActiveFault, NoPlaybooks, PlaybookRunner, StepRunner
 from chaos.errors import ChaosError, EnvironmentProblem, FaultError, InvalidInput
 from chaos.events import Bus, FaultReverted, Listener, PhaseStarted
 from chaos.faults.base import FAULTS, Effect, Fault, FaultRecord
-from chaos.faults.registry import Registry
-from chaos.logging import get_logger
+from chaos.log import get_logger
+from chaos.probes.base import PROBES, Probe
+from chaos.registry import Registry
 from chaos.report.folder import run_folders
 from chaos.report.writer import write_reports
-from chaos.runbook.journal import JOURNAL_NAME, Journal, RunView, pending_faults, read_journal, read_run
-from chaos.runbook.lock import StackLock
-from chaos.runbook.plan import plan_step
-from chaos.runbook.probe import PROBES, Probe
-from chaos.runbook.stack import Stack
-from chaos.runbook.steps import ActiveFault, NoPlaybooks, PlaybookRunner, StepRunner
+from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
@@ -215,7 +215,7 @@ def _rebuild(
     probes: Registry[type[Probe]],
     known_playbooks: Collection[str] | None,
 ) -> None:
-    from chaos.runbook.loader import load_runbook  # the loader pulls in the registries: only when needed
+    from chaos.model.loader import load_runbook  # the loader pulls in the registries: only when needed
 
     start = next((r for r in records if r["event"] == "run_started"), None)
     if start is None or not Path(start["runbook_path"]).is_file():

@@ -1,7 +1,7 @@
 """The contract of a probe (a measurement), and its registry (same mechanism as faults).
 
 Probe modules of `chaos.probes` register themselves with `@register_probe("name")`;
-the generic ones over the load statistics live in `chaos.runbook.builtin_probes`.
+the generic ones over the load statistics live in `chaos.probes.builtin`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from chaos.faults.base import NoParams
-from chaos.faults.registry import Registry
-from chaos.runbook.load import LoadHandle
-from chaos.runbook.stack import Stack
+from chaos.load.interface import LoadHandle
+from chaos.registry import Registry
+from chaos.stack.interface import Stack
 
 Measurement = float | int | bool | str | None
 
@@ -58,5 +58,5 @@ class Probe(ABC):
         """Take one measurement. Raise `ProbeFailed` when it cannot be taken (not when it is out of tolerance)."""
 
 
-PROBES: Registry[type[Probe]] = Registry("probe", ("chaos.runbook.builtin_probes", "chaos.probes"))
+PROBES: Registry[type[Probe]] = Registry("probe", ("chaos.probes.builtin", "chaos.probes"))
 register_probe = PROBES.register

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ValidationError
 from chaos import safe_yaml
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
-from chaos.faults.registry import Registry
 from chaos.limits import MAX_FILE_BYTES, MAX_RATE, MAX_SCALE
-from chaos.runbook import model as m
-from chaos.runbook.probe import PROBES, Probe
+from chaos.model import runbook as m
+from chaos.probes.base import PROBES, Probe
+from chaos.registry import Registry
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
 
 Loc = tuple[str | int, ...]
@@ -280,8 +280,8 @@ def _semantic_problems(
 def _playbook_problems(
     step: m.PlaybookStep, loc: Loc, locate: _Locator, playbooks: Collection[str]
 ) -> Iterable[Problem]:
-    """The playbook exists, and its `extravars` fit its parameter model (`chaos.runbook.playbook_params`)."""
-    from chaos.runbook.playbook_params import PLAYBOOK_PARAMS, reserved
+    """The playbook exists, and its `extravars` fit its parameter model (`chaos.remediation.params`)."""
+    from chaos.remediation.params import PLAYBOOK_PARAMS, reserved
 
     if step.playbook not in playbooks:
         close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
@@ -292,7 +292,7 @@ def _playbook_problems(
     models = playbooks if isinstance(playbooks, Mapping) else PLAYBOOK_PARAMS
     if step.playbook not in models:
         yield locate.problem((*loc, "playbook"), f"expected a playbook with a parameter model, found `{step.playbook}`"
-                             " (none registered in chaos.runbook.playbook_params)")
+                             " (none registered in chaos.remediation.params)")
         return
     where = (*loc, "extravars")
     for key in step.extravars:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaos.errors import ProbeFailed
-from chaos.runbook.load import PERCENTILES, LoadStats
-from chaos.runbook.probe import Measurement, Probe, ProbeContext, register_probe
+from chaos.load.interface import PERCENTILES, LoadStats
+from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 
 class _Strict(BaseModel):

@@ -12,7 +12,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from chaos.errors import Aborted
-from chaos.logging import get_logger
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Protocol, TextIO
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_never, stop_when_event_set
 
-from chaos.logging import get_logger
-from chaos.runbook.result import StepFailed
+from chaos.engine.result import StepFailed
+from chaos.log import get_logger
 
 log = get_logger(__name__)
 

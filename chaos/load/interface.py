@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from chaos.runbook.model import LoadSpec
-    from chaos.runbook.stack import Stack
+    from chaos.model.runbook import LoadSpec
+    from chaos.stack.interface import Stack
 
 PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
 

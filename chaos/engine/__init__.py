@@ -1,0 +1,1 @@
+"""Running a runbook: plan, engine, steps, journal, lock, signals, watcher, impact figures, recover."""

@@ -1,0 +1,1 @@
+"""Remediation playbooks: typed parameters, the facts the toolkit gives them, the ansible-runner call."""
