@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from chaos.errors import ChaosError
+from chaos.load.interface import SOURCES
 from chaos.log import configure, protect_output
 
 
@@ -231,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="open-model load against the stack, with a live progress line")
     add_load_arguments(load)
     load.set_defaults(func=cmd_load, target=None)
-    load.add_argument("--from", dest="source", default="host", choices=("host", "internet-fr", "internet-abroad"),
+    load.add_argument("--from", dest="source", default="host", choices=SOURCES,
                       help="where the load comes from: this host, or a client container on that network")
     load.add_argument("--project", default=None, help="compose project name (default: entchaos)")
     load.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")

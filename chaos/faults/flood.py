@@ -12,13 +12,14 @@ has requests done (answered, refused or timed out), and it holds connections.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults.base import FaultRecord, register
 from chaos.faults.client_process import ClientProcessFault
 from chaos.limits import MAX_CONNECTIONS, MAX_RATE
+from chaos.load.interface import ClientSource
 from chaos.load.remote import EDGE_INSIDE
 from chaos.stack.containers import read_file
 
@@ -34,7 +35,7 @@ class FloodParams(BaseModel):
     for_s: float = Field(default=60.0, gt=0, le=900, strict=True, allow_inf_nan=False,
                          description="the flood stops by itself after this")
     path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/?&=%-]*$", max_length=256)
-    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
+    source: ClientSource = "internet-abroad"
     connections: int = Field(default=256, ge=1, le=MAX_CONNECTIONS, strict=True)
 
 

@@ -9,12 +9,13 @@ Its effect check counts the connections the generator holds (its established TCP
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults.base import register
 from chaos.faults.client_process import ClientProcessFault
+from chaos.load.interface import ClientSource
 
 PID_FILE = "/tmp/entchaos-slow-clients.pid"
 SUMMARY_FILE = "/tmp/entchaos-slow-clients.json"
@@ -27,7 +28,7 @@ class SlowClientsParams(BaseModel):
                          description="they stop by themselves after this")
     interval_s: float = Field(default=2.0, ge=0.01, le=300, strict=True, allow_inf_nan=False,
                               description="seconds between header lines")
-    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
+    source: ClientSource = "internet-abroad"
 
 
 @register("slow-clients")

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     from chaos.model.runbook import LoadSpec
     from chaos.stack.interface import Stack
+
+# Where load comes from: this host, or a client container on one of the stack's client networks (the edge then
+# sees French or foreign source addresses). Written once: the runbook schema, the CLI and the faults use these.
+ClientSource = Literal["internet-fr", "internet-abroad"]
+Source = Literal["host", "internet-fr", "internet-abroad"]
+SOURCES: tuple[str, ...] = get_args(Source)
+CLIENT_SOURCES: tuple[str, ...] = get_args(ClientSource)
 
 PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
 

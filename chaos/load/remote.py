@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chaos.errors import InvalidInput, StackError
+from chaos.load.interface import SOURCES
 from chaos.log import get_logger
 from chaos.stack.compose import ComposeStack
 from chaos.stack.containers import read_file
@@ -19,7 +20,6 @@ from chaos.stack.docker_api import docker_client
 
 log = get_logger(__name__)
 
-SOURCES = ("host", "internet-fr", "internet-abroad")
 EDGE_INSIDE = "http://edge:80"  # the edge as seen from the client networks
 
 

@@ -7,7 +7,7 @@ Steps, verifications and stop conditions are tagged by the key that names them (
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,12 +23,11 @@ from pydantic import (
 
 from chaos.errors import InvalidInput
 from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
-from chaos.load.interface import PERCENTILES
+from chaos.load.interface import PERCENTILES, Source
 from chaos.safe_yaml import clip
 from chaos.stack.labels import ROLES
 
 Scalar = float | int | bool | str
-Source = Literal["host", "internet-fr", "internet-abroad"]
 Bound = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a tolerance's bound: finite
 SELECTOR_KEYS = ("datacenter", "role", "service")  # chaos.stack.labels: the short keys a target is chosen by
 LabelValue = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]

@@ -8,12 +8,12 @@ edge's 403 (geo filter), 429 (rate limit), 503 + Retry-After (waiting room), or 
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import ProbeFailed
 from chaos.faults.flood import SERIES_FILE
+from chaos.load.interface import ClientSource
 from chaos.load.remote import client_container
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.containers import read_file
@@ -30,7 +30,7 @@ def read_series(container) -> list[dict]:
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: Literal["internet-fr", "internet-abroad"] = "internet-abroad"
+    source: ClientSource = "internet-abroad"
     tail_s: int = Field(default=15, gt=0, le=3600, strict=True,
                         description="the flood's last seconds (after the filter went on)")
 
