@@ -58,8 +58,8 @@ def pg() -> Iterator[int]:
         shutil.chown(base, user)
     data, port = base / "data", _free_port()
 
-    def run(*cmd: str) -> None:
-        done = subprocess.run(cmd, capture_output=True, text=True, user=user, cwd=base, timeout=60)
+    def run(*cmd: str, stdin: str | None = None) -> None:
+        done = subprocess.run(cmd, capture_output=True, text=True, user=user, cwd=base, timeout=60, input=stdin)
         assert done.returncode == 0, f"{cmd[0]} failed: {done.stderr.strip()}"
 
     run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
@@ -69,8 +69,10 @@ def pg() -> Iterator[int]:
         conn = ["-h", "127.0.0.1", "-p", str(port), "-qX", "-v", "ON_ERROR_STOP=1"]
         run(psql, *conn, "-U", "postgres", "-c", "CREATE ROLE ent LOGIN SUPERUSER PASSWORD 'ent'")
         run(psql, *conn, "-U", "postgres", "-c", "CREATE DATABASE ent OWNER ent")
-        for f in INITDB_SQL:  # as the entrypoint does: file-name order, as `ent`, into `ent`
-            run(psql, *conn, "-U", "ent", "-d", "ent", "-f", str(f))
+        # As the entrypoint does: file-name order, as `ent`, into `ent`. On stdin, not `-f`: psql runs as
+        # `postgres`, which cannot read a checkout inside a private home (mode 700).
+        for f in INITDB_SQL:
+            run(psql, *conn, "-U", "ent", "-d", "ent", stdin=f.read_text())
         yield port
     finally:
         run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
