@@ -6,13 +6,38 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaos.errors import ChaosError
 from chaos.load.interface import SOURCES
 from chaos.log import configure, protect_output
 
+if TYPE_CHECKING:  # the commands import what they use when they run: `entchaos --help` stays quick
+    from chaos.engine.journal import RunView
+    from chaos.engine.recover import Recovery
+    from chaos.stack.compose import ComposeStack
 
-def _stack(args: argparse.Namespace):
+
+# `--project` and `--compose-file`, declared once for every command that takes them; each help says where the
+# command takes its default from: the environment, the runbook's `stack:`, or the journal of each run.
+STACK_OPTIONS = ("--project", "--compose-file")
+STACK_OPTION_HELP = {
+    "env": ("compose project name (default: entchaos)", "compose file (default: the bundled ENT stack)"),
+    "runbook": ("compose project (default: the runbook's, or entchaos)",
+                "compose file (default: the runbook's, or the bundled)"),
+    "journal": ("compose project (default: the one each run's journal names)",
+                "compose file (default: the one the project's containers were made from)"),
+}
+
+
+def add_stack_options(parser: argparse.ArgumentParser, defaults: str) -> None:
+    """`--project` and `--compose-file` on `parser`, helped as `STACK_OPTION_HELP[defaults]` says."""
+    project, compose_file = STACK_OPTION_HELP[defaults]
+    parser.add_argument("--project", default=None, help=project)
+    parser.add_argument("--compose-file", default=None, help=compose_file)
+
+
+def _stack(args: argparse.Namespace) -> ComposeStack:
     from chaos.stack.compose import ComposeStack
 
     return ComposeStack.from_env(args.project, args.compose_file)
@@ -72,8 +97,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     stack = _stack(args)
     if args.source != "host":
         passthrough = [a for a in args.raw_argv if a not in ("load",)]
-        passthrough = _strip_options(passthrough, {"--from", "--project", "--compose-file", "--target", "--json",
-                                                   "--ledger", "--log-level"})
+        passthrough = _strip_options(passthrough, {"--from", *STACK_OPTIONS, "--target", "--json", "--ledger",
+                                                   "--log-level"})
         return run_remote(stack, args.source, passthrough, json_path=args.json, ledger_path=args.ledger)
     if args.target is None:
         args.target = stack.edge_url()
@@ -153,7 +178,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     return 0 if recovery.ok else 4
 
 
-def _print_found(run) -> None:
+def _print_found(run: RunView) -> None:
     from datetime import UTC, datetime
 
     def when(at: float | None) -> str:
@@ -168,7 +193,7 @@ def _print_found(run) -> None:
               f"injected {when(pending.at)}")
 
 
-def _print_recovery(folder: Path, recovery) -> None:
+def _print_recovery(folder: Path, recovery: Recovery) -> None:
     for record in recovery.reverted:
         print(f"reverted {record.fault} ({record.step_id}) of {folder}")
     for record in recovery.gone:
@@ -192,8 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = stack_sub.add_parser(name, help=text)
         p.set_defaults(func=func)
-        p.add_argument("--project", default=None, help="compose project name (default: entchaos)")
-        p.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")
+        add_stack_options(p, "env")
         if name == "build":
             p.add_argument("--force", action="store_true", help="rebuild even when up to date")
             p.add_argument("--no-cache", action="store_true", help="rebuild every layer (a cold build)")
@@ -214,17 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("runbook")
-        p.add_argument("--project", default=None, help="compose project (default: the runbook's, or entchaos)")
-        p.add_argument("--compose-file", default=None, help="compose file (default: the runbook's, or the bundled)")
+        add_stack_options(p, "runbook")
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
     r.add_argument("run", nargs="?", default=None,
                    help="one run's report folder (default: every run under the reports dir with a fault left)")
-    r.add_argument("--project", default=None, help="compose project (default: the one each run's journal names)")
-    r.add_argument("--compose-file", default=None,
-                   help="compose file (default: the one the project's containers were made from)")
+    add_stack_options(r, "journal")
     r.set_defaults(func=cmd_recover)
 
     from chaos.load.cli_args import add_load_arguments
@@ -234,8 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(func=cmd_load, target=None)
     load.add_argument("--from", dest="source", default="host", choices=SOURCES,
                       help="where the load comes from: this host, or a client container on that network")
-    load.add_argument("--project", default=None, help="compose project name (default: entchaos)")
-    load.add_argument("--compose-file", default=None, help="compose file (default: the bundled ENT stack)")
+    add_stack_options(load, "env")
     return parser
 
 
