@@ -2,6 +2,8 @@
 
 Events are small dataclasses; listeners (journal, console view, reports) get every event through
 one generic `Bus.emit` loop. A listener is any callable taking an event; it picks what it cares about.
+The journal writes each event as one line (`Event.to_record`); `from_record` reads a line back into its event,
+so the reports work on the same types the engine emitted.
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from chaos.errors import Aborted
 from chaos.log import get_logger
 
+if TYPE_CHECKING:
+    from chaos.faults.base import FaultRecord
+
 log = get_logger(__name__)
+
+EVENT_TYPES: dict[str, type[Event]] = {}  # kind -> event class, filled as each class below is defined
 
 
 def _now() -> float:
@@ -25,12 +32,24 @@ def _now() -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
+    """Something that happened in a run, at `at` (epoch seconds); `kind` names it in the journal."""
+
     kind: ClassVar[str] = "event"
     durable: ClassVar[bool] = False  # the journal fsyncs durable events before the engine goes on
     at: float = field(default_factory=_now)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        EVENT_TYPES[cls.kind] = cls
+
     def to_record(self) -> dict[str, Any]:
+        """The journal line: `{"event": kind, <field>: <JSON value> ...}`."""
         return {"event": self.kind, **{f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}}
+
+    @classmethod
+    def decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's arguments from a journal line's fields (events holding more than JSON convert here)."""
+        return values
 
 
 def _jsonable(value: Any) -> Any:
@@ -124,15 +143,29 @@ class FaultInjecting(Event):
 
     kind: ClassVar[str] = "fault_injecting"
     durable: ClassVar[bool] = True
-    record: Any  # FaultRecord
+    record: FaultRecord
+
+    @classmethod
+    def decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return _decode_record(values)
 
 
 @dataclass(frozen=True, kw_only=True)
 class FaultInjected(Event):
     kind: ClassVar[str] = "fault_injected"
     durable: ClassVar[bool] = True
-    record: Any  # FaultRecord, completed by inject
+    record: FaultRecord  # completed by inject
     duration_s: float
+
+    @classmethod
+    def decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return _decode_record(values)
+
+
+def _decode_record(values: dict[str, Any]) -> dict[str, Any]:
+    from chaos.faults.base import FaultRecord  # the faults' package is not needed to announce events
+
+    return {**values, "record": FaultRecord.from_dict(values["record"])}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,14 +304,27 @@ class LoadSeries(Event):
 
 Listener = Callable[[Event], None]
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        RunStarted, StepPlanned, PhaseStarted, LoadStarted, LoadStopped, LoadSampled, StepStarted, StepFinished,
-        FaultInjecting, FaultInjected, FaultReverted, CheckDone, MetricRecorded, StopConditionBreached,
-        ManualPrompt, RunInterrupted, RunFinished, FaultEffect, WindowMeasured, ImpactMeasured, LoadSeries,
-    )
-}
+
+def from_record(record: Mapping[str, Any]) -> Event | None:
+    """The typed event a journal line holds (what `Event.to_record` wrote, read back).
+
+    None for a kind this version does not know (a later version's journal) or a line that lacks one of its
+    event's fields (an earlier one's): a report is still made from the rest."""
+    kind = record.get("event")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**cls.decode({k: v for k, v in record.items() if k in names}))
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        log.warning("journal_line_unreadable", event_kind=kind, error=str(exc))
+        return None
+
+
+def from_records(records: Iterable[Mapping[str, Any]]) -> list[Event]:
+    """Every journal line `from_record` can read, in order."""
+    return [event for event in map(from_record, records) if event is not None]
 
 
 class Bus:
@@ -303,4 +349,4 @@ class Bus:
                     # A durable event that cannot be journaled must stop the run: we would lose track of a fault.
                     if event.durable and getattr(listener, "critical", False):
                         raise
-                    log.warning("listener_failed", listener=repr(listener), event=event.kind, error=str(exc))
+                    log.warning("listener_failed", listener=repr(listener), event_kind=event.kind, error=str(exc))

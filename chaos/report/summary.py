@@ -1,10 +1,17 @@
-"""The journal, folded into the summary every report is drawn from (and summary.json itself)."""
+"""The journal, folded into the summary every report is drawn from (and summary.json itself).
+
+The journal's lines are read back into the typed events the engine emitted (`chaos.events.from_record`), and
+one loop folds them, switching on the event's type.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from chaos import events as ev
 
 
 def _iso(t: float | None) -> str | None:
@@ -15,119 +22,140 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    records = list(records)
-    start = next((r for r in records if r["event"] == "run_started"), None)
-    end = next((r for r in records if r["event"] == "run_finished"), None)
-    t0 = start["at"] if start else (records[0]["at"] if records else 0.0)
-    last_at = records[-1]["at"] if records else t0
-
-    checks = [
-        {k: r.get(k) for k in ("name", "expected", "observed", "passed", "phase", "message", "metric")}
-        for r in records if r["event"] == "check_done"
-    ]
-    metrics: dict[str, float] = {}
-    for r in records:
-        if r["event"] == "metric_recorded" and _number(r.get("value")):
-            metrics[r["name"]] = r["value"]
-    faults: dict[str, dict[str, Any]] = {}
-    steps: dict[tuple[str, str], dict[str, Any]] = {}
-    timeline: list[dict[str, Any]] = []
-    breach = None
-    windows: list[dict[str, Any]] = []
-    series: list[dict[str, Any]] = []
-    series_step_s: float | None = None
-    for r in records:
-        kind = r["event"]
-        if kind in ("fault_injecting", "fault_injected"):
-            rec = r["record"]
-            entry = faults.setdefault(rec["step_id"], {
-                "step_id": rec["step_id"], "fault": rec["fault"], "destructive": rec.get("destructive", False),
-                "targets": [t.get("service") or t.get("name") for t in rec.get("targets", [])],
-                "params": rec.get("params", {}), "injected_at": _iso(r["at"]), "injected_t_s": round(r["at"] - t0, 3),
-                "inject_duration_s": None, "reverted_at": None, "reverted_t_s": None, "reverted_by": None,
-                "revert_duration_s": None, "revert_error": None, "effect": None, "reverted_effect": None,
-                "impact": None,
-            })
-            if kind == "fault_injected":
-                entry["inject_duration_s"] = round(r.get("duration_s", 0.0), 3)
-        elif kind == "fault_reverted" and r["step_id"] in faults:
-            entry = faults[r["step_id"]]
-            if r.get("ok", True):
-                entry.update(reverted_at=_iso(r["at"]), reverted_t_s=round(r["at"] - t0, 3), reverted_by=r["by"],
-                             revert_duration_s=round(r.get("duration_s", 0.0), 3), revert_error=None)
-            else:
-                entry["revert_error"] = r.get("error")
-        elif kind == "step_started":
-            steps[(r["phase"], r["step_id"])] = {
-                "step_id": r["step_id"], "kind": r["step_kind"], "phase": r["phase"],
-                "description": r.get("description", ""), "start_t_s": round(r["at"] - t0, 3),
-                "duration_s": None, "ok": None, "error": None,
-            }
-        elif kind == "step_finished" and (r["phase"], r["step_id"]) in steps:
-            steps[(r["phase"], r["step_id"])].update(duration_s=round(r["duration_s"], 3), ok=r["ok"],
-                                                     error=r.get("error"))
-        elif kind == "load_sampled":
-            timeline.append({"t_s": round(r["at"] - t0, 3), "requests": r["requests"],
-                             "availability": r.get("availability"), "p95_ms": r.get("p95_ms")})
-        elif kind == "fault_effect" and r["step_id"] in faults:
-            key = "effect" if r["phase"] == "injected" else "reverted_effect"
-            faults[r["step_id"]][key] = {"verified": r["verified"], "evidence": r.get("evidence") or {},
-                                         "t_s": round(r["at"] - t0, 3)}
-        elif kind == "impact_measured" and r["step_id"] in faults:
-            faults[r["step_id"]]["impact"] = _impact(r, t0)
-        elif kind == "window_measured":
-            windows.append(_window(r, t0))
-        elif kind == "load_series":
-            series = [{**row, "t_s": round(r["origin"] + row["t"] - t0, 3)} for row in r.get("rows", [])]
-            series_step_s = r.get("step_s")
-        elif kind == "stop_condition_breached":
-            breach = {k: r.get(k) for k in ("name", "expected", "observed", "for_s")} | {"t_s": round(r["at"] - t0, 3)}
-
-    if end is not None:
-        verdict, exit_code, reason = end["verdict"], end["exit_code"], end.get("reason", "")
-    else:  # the process died: what the journal holds is all we know
-        verdict, exit_code = "error", 4
-        reason = "the run did not finish (killed?): `entchaos recover` reverts its faults"
-    metrics.setdefault("run_duration_s", round((end["at"] if end else last_at) - t0, 3))
-    return {
-        "runbook": start["runbook"] if start else "unknown",
-        "verdict": verdict,
-        "exit_code": exit_code,
-        "reason": reason,
-        "run_id": start.get("run_id") if start else None,
-        "project": start.get("project") if start else None,
-        "description": start.get("description", "") if start else "",
-        "started_at": _iso(t0),
-        "finished_at": _iso(end["at"]) if end else None,
-        "checks": checks,
-        "metrics": metrics,
-        "faults": list(faults.values()),
-        "steps": list(steps.values()),
-        "stop_condition": breach,
-        "timeline": timeline,
-        "series": series,
-        "series_step_s": series_step_s,
-        "windows": windows,
-        "baseline": next((w for w in reversed(windows) if w["name"] == "baseline"), None),
-    }
-
-
 def _rel(t: float | None, t0: float) -> float | None:
     return None if t is None else round(t - t0, 3)
 
 
-def _window(r: Mapping[str, Any], t0: float) -> dict[str, Any]:
+@dataclass
+class _Fold:
+    """What the summary collects from the events, in the order they came."""
+
+    t0: float
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    breach: dict[str, Any] | None = None
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    series_step_s: float | None = None
+
+    def t(self, at: float) -> float:
+        """A moment as seconds since the run started, to the millisecond."""
+        return round(at - self.t0, 3)
+
+    def add(self, e: ev.Event) -> None:
+        match e:
+            case ev.CheckDone():
+                self.checks.append({"name": e.name, "expected": e.expected, "observed": e.observed,
+                                    "passed": e.passed, "phase": e.phase, "message": e.message, "metric": e.metric})
+            case ev.MetricRecorded() if _number(e.value):
+                self.metrics[e.name] = e.value
+            case ev.FaultInjecting() | ev.FaultInjected():
+                rec = e.record
+                entry = self.faults.setdefault(rec.step_id, {
+                    "step_id": rec.step_id, "fault": rec.fault, "destructive": rec.destructive,
+                    "targets": [t.service or t.name for t in rec.targets],
+                    "params": dict(rec.params), "injected_at": _iso(e.at), "injected_t_s": self.t(e.at),
+                    "inject_duration_s": None, "reverted_at": None, "reverted_t_s": None, "reverted_by": None,
+                    "revert_duration_s": None, "revert_error": None, "effect": None, "reverted_effect": None,
+                    "impact": None,
+                })
+                if isinstance(e, ev.FaultInjected):
+                    entry["inject_duration_s"] = round(e.duration_s, 3)
+            case ev.FaultReverted() if e.step_id in self.faults:
+                entry = self.faults[e.step_id]
+                if e.ok:
+                    entry.update(reverted_at=_iso(e.at), reverted_t_s=self.t(e.at), reverted_by=e.by,
+                                 revert_duration_s=round(e.duration_s, 3), revert_error=None)
+                else:
+                    entry["revert_error"] = e.error
+            case ev.StepStarted():
+                self.steps[(e.phase, e.step_id)] = {
+                    "step_id": e.step_id, "kind": e.step_kind, "phase": e.phase, "description": e.description,
+                    "start_t_s": self.t(e.at), "duration_s": None, "ok": None, "error": None,
+                }
+            case ev.StepFinished() if (e.phase, e.step_id) in self.steps:
+                self.steps[(e.phase, e.step_id)].update(duration_s=round(e.duration_s, 3), ok=e.ok, error=e.error)
+            case ev.LoadSampled():
+                self.timeline.append({"t_s": self.t(e.at), "requests": e.requests, "availability": e.availability,
+                                      "p95_ms": e.p95_ms})
+            case ev.FaultEffect() if e.step_id in self.faults:
+                key = "effect" if e.phase == "injected" else "reverted_effect"
+                self.faults[e.step_id][key] = {"verified": e.verified, "evidence": e.evidence or {},
+                                               "t_s": self.t(e.at)}
+            case ev.ImpactMeasured() if e.step_id in self.faults:
+                self.faults[e.step_id]["impact"] = _impact(e, self.t0)
+            case ev.WindowMeasured():
+                self.windows.append(_window(e, self.t0))
+            case ev.LoadSeries():
+                self.series = [{**row, "t_s": round(e.origin + row["t"] - self.t0, 3)} for row in e.rows]
+                self.series_step_s = e.step_s
+            case ev.StopConditionBreached():
+                self.breach = {"name": e.name, "expected": e.expected, "observed": e.observed, "for_s": e.for_s,
+                               "t_s": self.t(e.at)}
+
+
+def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The summary of a run from its journal's lines (`chaos.engine.journal.read_journal`)."""
+    return summarize_events(ev.from_records(records))
+
+
+def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
+    """The summary of a run from its events; a run with no `run_finished` (killed) is an `error`."""
+    events = list(events)
+    start = next((e for e in events if isinstance(e, ev.RunStarted)), None)
+    end = next((e for e in events if isinstance(e, ev.RunFinished)), None)
+    t0 = start.at if start else (events[0].at if events else 0.0)
+    last_at = events[-1].at if events else t0
+    fold = _Fold(t0)
+    for event in events:
+        fold.add(event)
+
+    if end is not None:
+        verdict, exit_code, reason = end.verdict, end.exit_code, end.reason
+    else:  # the process died: what the journal holds is all we know
+        verdict, exit_code = "error", 4
+        reason = "the run did not finish (killed?): `entchaos recover` reverts its faults"
+    fold.metrics.setdefault("run_duration_s", round((end.at if end else last_at) - t0, 3))
+    return {
+        "runbook": start.runbook if start else "unknown",
+        "verdict": verdict,
+        "exit_code": exit_code,
+        "reason": reason,
+        "run_id": start.run_id if start else None,
+        "project": start.project if start else None,
+        "description": start.description if start else "",
+        "started_at": _iso(t0),
+        "finished_at": _iso(end.at) if end else None,
+        "checks": fold.checks,
+        "metrics": fold.metrics,
+        "faults": list(fold.faults.values()),
+        "steps": list(fold.steps.values()),
+        "stop_condition": fold.breach,
+        "timeline": fold.timeline,
+        "series": fold.series,
+        "series_step_s": fold.series_step_s,
+        "windows": fold.windows,
+        "baseline": next((w for w in reversed(fold.windows) if w["name"] == "baseline"), None),
+    }
+
+
+def _window(e: ev.WindowMeasured, t0: float) -> dict[str, Any]:
     """A window as the reports show it: times relative to the run start (`t0_s`, `t1_s`)."""
-    keep = ("name", "requests", "availability", "p50_ms", "p95_ms", "p99_ms", "rps", "by_class")
-    return {k: r.get(k) for k in keep} | {"t0_s": _rel(r["since"], t0), "t1_s": _rel(r["until"], t0)}
+    return {"name": e.name, "requests": e.requests, "availability": e.availability, "p50_ms": e.p50_ms,
+            "p95_ms": e.p95_ms, "p99_ms": e.p99_ms, "rps": e.rps, "by_class": e.by_class,
+            "t0_s": _rel(e.since, t0), "t1_s": _rel(e.until, t0)}
 
 
-def _impact(r: Mapping[str, Any], t0: float) -> dict[str, Any]:
-    keep = ("level", "hold_s", "impact_window_s", "impact_availability", "outage_s", "failed_requests",
-            "failed_journeys", "recovered_p95_ratio")
-    return {k: r.get(k) for k in keep} | {
-        "recovered": r.get("recovered_at") is not None,
-        "t0_s": _rel(r["injected_at"], t0), "t1_s": _rel(r.get("recovered_at"), t0),
-        "outage_t0_s": _rel(r.get("outage_since"), t0), "outage_t1_s": _rel(r.get("outage_until"), t0),
+def _impact(e: ev.ImpactMeasured, t0: float) -> dict[str, Any]:
+    """A fault's impact as the reports show it: times relative to the run start."""
+    return {
+        "level": e.level, "hold_s": e.hold_s, "impact_window_s": e.impact_window_s,
+        "impact_availability": e.impact_availability, "outage_s": e.outage_s, "failed_requests": e.failed_requests,
+        "failed_journeys": e.failed_journeys, "recovered_p95_ratio": e.recovered_p95_ratio,
+        "recovered": e.recovered_at is not None,
+        "t0_s": _rel(e.injected_at, t0), "t1_s": _rel(e.recovered_at, t0),
+        "outage_t0_s": _rel(e.outage_since, t0), "outage_t1_s": _rel(e.outage_until, t0),
     }

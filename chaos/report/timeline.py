@@ -96,11 +96,11 @@ def merge(rows: Sequence[Row]) -> Row:
     worst of the rows (a percentile of the merged requests is not known; the plot must not hide a spike)."""
     sent = sum(r.sent for r in rows)
     by_class = {k: sum(r.by_class.get(k, 0) for r in rows) for k in CLASSES}
-    avail = [(r.values["availability"], r.sent) for r in rows if r.values.get("availability") is not None]
+    avail = [(a, r.sent) for r in rows if (a := r.values.get("availability")) is not None]
     values: dict[str, float | None] = {
         "availability": sum(a * n for a, n in avail) / sum(n for _, n in avail) if sum(n for _, n in avail) else None}
     for key in ("p50_ms", "p95_ms", "p99_ms"):
-        known = [r.values[key] for r in rows if r.values.get(key) is not None]
+        known = [v for r in rows if (v := r.values.get(key)) is not None]
         values[key] = max(known) if known else None
     return Row(rows[0].t0, rows[-1].t1, sent, by_class, values)
 
@@ -388,7 +388,7 @@ def _time_axis(fig: Figure, top: float) -> float:
 def _shading_legend(fig: Figure, top: float) -> float:
     keys = [("baseline-window", "baseline window"), ("impact", "impact window (injection → recovered)"),
             ("outage", "outage (< 50 % served)"), ("fault", "fault injected → reverted")]
-    x = LEFT
+    x: float = LEFT
     for cls, label in keys:
         fig.parts.append(svg.rect(x, top, x + 14, 10, cls))
         fig.parts.append(svg.text(x + 18, top + 9, label, "legend"))
