@@ -17,16 +17,18 @@ from chaos.load.classify import APP, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.journeys import JOURNEYS
 from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
-from chaos.load.remote import EDGE_INSIDE
+from chaos.load.remote import EDGE_INSIDE, client_container
 from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.schedule import from_spec, profile
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
 from chaos.log import get_logger
+from chaos.stack.container_process import start_in, stop_in
+from chaos.stack.containers import read_file, write_file
 
 if TYPE_CHECKING:
     from chaos.model import runbook as m
-    from chaos.stack.compose import ComposeStack
+    from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
@@ -54,7 +56,7 @@ def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
 class _Handle:
     """What both handles share: windows over the generator's statistics, and the ledger check."""
 
-    stack: ComposeStack
+    stack: Stack
     _ledger_check: LedgerCheck | None = None
 
     def raw_stats(self) -> RawStats:
@@ -64,7 +66,8 @@ class _Handle:
         raise NotImplementedError
 
     def ledger_check(self) -> LedgerCheck:
-        from chaos.probes.sql import current_primary, submission_keys
+        """The ledger against the submissions stored on the current primary (kept for `stats`)."""
+        from chaos.stack.database import current_primary, submission_keys  # local: the database driver, only here
 
         primary = current_primary(self.stack)
         check = self.ledger().check(submission_keys(self.stack, primary))
@@ -135,7 +138,7 @@ def _served(window: Window) -> int:
 class EngineLoad(_Handle):
     """The generator in a thread of this process: traffic from the host through the edge's published port."""
 
-    def __init__(self, spec: LoadSpec, stack: ComposeStack) -> None:
+    def __init__(self, spec: LoadSpec, stack: Stack) -> None:
         self.spec = spec
         self.stack = stack
         self.thread = LoadThread(spec)
@@ -162,17 +165,12 @@ class RemoteLoad(_Handle):
     PROFILE = "/tmp/entchaos-runbook-profile.json"
     PID = "/tmp/entchaos-runbook-load.pid"
 
-    def __init__(self, spec: LoadSpec, stack: ComposeStack, source: str) -> None:
-        from chaos.load.remote import client_container
-
+    def __init__(self, spec: LoadSpec, stack: Stack, source: str) -> None:
         self.spec, self.stack, self.source = spec, stack, source
         self.container = client_container(stack, source)
         self._cached: tuple[float, RawStats, WriteLedger] | None = None
 
     def start(self) -> None:
-        from chaos.faults.client_process import start_in
-        from chaos.stack.containers import write_file
-
         schedule = self.spec.schedule
         write_file(self.container.id, self.PROFILE, json.dumps({"points": [list(p) for p in schedule.points]}))
         mix = ",".join(f"{name}={weight:g}" for name, weight in self.spec.mix.items())
@@ -185,14 +183,10 @@ class RemoteLoad(_Handle):
 
     def stop(self) -> None:
         # SIGINT ends it cleanly (it drains, then writes its final snapshot); wait for that, 20 s at most.
-        script = (f"[ -f {self.PID} ] || exit 0; pid=$(cat {self.PID}); kill -INT $pid 2>/dev/null; "
-                  f"for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.2; done; rm -f {self.PID}")
-        self.container.exec_run(["sh", "-c", script])
+        stop_in(self.container.id, pid_file=self.PID, wait_s=20)
         self._cached = None
 
     def _read(self) -> tuple[RawStats, WriteLedger]:
-        from chaos.stack.containers import read_file
-
         now = time.monotonic()
         if self._cached is None or now - self._cached[0] > 0.5:
             data = read_file(self.container.id, self.LIVE)
@@ -213,7 +207,8 @@ class RemoteLoad(_Handle):
         return self._read()[1]
 
 
-def load_factory(load: m.LoadSpec, stack: ComposeStack) -> EngineLoad | RemoteLoad:
+def load_factory(load: m.LoadSpec, stack: Stack) -> EngineLoad | RemoteLoad:
+    """The handle the runbook's load asks for: in this process (`source: host`) or in a client container."""
     if load.source == "host":
         spec = spec_from_runbook(load, stack.edge_url())
         spec.validate()

@@ -11,19 +11,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from docker.models.containers import Container
+
 from chaos.errors import InvalidInput, StackError
 from chaos.load.interface import SOURCES
 from chaos.log import get_logger
-from chaos.stack.compose import ComposeStack
 from chaos.stack.containers import read_file
 from chaos.stack.docker_api import docker_client
+from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
 EDGE_INSIDE = "http://edge:80"  # the edge as seen from the client networks
 
 
-def client_container(stack: ComposeStack, source: str):
+def client_container(stack: Stack, source: str) -> Container:
+    """The running client container on `source`'s network (`internet-fr`, `internet-abroad`)."""
     if source not in SOURCES[1:]:
         raise InvalidInput(f"unknown load source {source!r}", fix=f"choose one of: {', '.join(SOURCES)}")
     for target in stack.targets():
@@ -35,7 +38,8 @@ def client_container(stack: ComposeStack, source: str):
     )
 
 
-def fetch_file(container, inside: str, outside: Path) -> None:
+def fetch_file(container: Container, inside: str, outside: Path) -> None:
+    """Copy the file `inside` the container to `outside` on the host; StackError when it was not written."""
     data = read_file(container.id, inside)
     if data is None:
         raise StackError(f"{inside} was not written", where=container.name, fix="see the generator's output above")
@@ -43,7 +47,7 @@ def fetch_file(container, inside: str, outside: Path) -> None:
     outside.write_bytes(data)
 
 
-def run_remote(stack: ComposeStack, source: str, argv: Sequence[str], *, json_path: str | None = None,
+def run_remote(stack: Stack, source: str, argv: Sequence[str], *, json_path: str | None = None,
                ledger_path: str | None = None, out: TextIO = sys.stdout) -> int:
     """argv: the load arguments without --target/--json/--ledger (set here for inside the container)."""
     container = client_container(stack, source)

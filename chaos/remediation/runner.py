@@ -154,7 +154,6 @@ def run_playbook(
         envvars={
             "PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "ANSIBLE_LIBRARY": str(PLAYBOOKS / "library"),
-            "ANSIBLE_MODULE_UTILS": str(PLAYBOOKS / "module_utils"),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_LOCALHOST_WARNING": "0",

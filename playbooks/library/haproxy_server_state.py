@@ -1,13 +1,16 @@
 #!/usr/bin/python
-"""Ansible module: set HAProxy servers' state through the runtime API (TCP), idempotently."""
+"""Ansible module: set HAProxy servers' state through the runtime API (TCP), idempotently.
+
+Run with the toolkit's own interpreter (pinned in the inventory), it speaks to HAProxy through the toolkit's
+client (`chaos.stack.haproxy_runtime`): the same checks of every name sent as the probes'.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.haproxy_runtime import command, word
+
+from chaos.errors import ChaosError
+from chaos.stack.haproxy_runtime import STATES, EdgeAPI, plain_name
 
 DOCUMENTATION = r"""
 module: haproxy_server_state
@@ -21,11 +24,12 @@ options:
 """
 
 WANTED_STATUS = {"ready": ("UP", "DOWN", "no check"), "drain": ("DRAIN",), "maint": ("MAINT",)}
+TIMEOUT_S = 5.0
 
 
-def statuses(host: str, port: int, backend: str) -> dict[str, str]:
-    rows = csv.DictReader(io.StringIO(command(host, port, "show stat").lstrip("# ")))
-    return {r["svname"]: r["status"] for r in rows if r["pxname"] == backend}
+def statuses(api: EdgeAPI, backend: str) -> dict[str, str]:
+    """server -> its status in `backend`."""
+    return {s.server: s.status for s in api.servers(backend)}
 
 
 def main() -> None:
@@ -35,30 +39,26 @@ def main() -> None:
             "port": {"type": "int", "required": True},
             "backend": {"type": "str", "default": "ent_app"},
             "servers": {"type": "list", "elements": "str", "required": True},
-            "state": {"type": "str", "required": True, "choices": ["ready", "drain", "maint"]},
+            "state": {"type": "str", "required": True, "choices": list(STATES)},
         },
         supports_check_mode=True,
     )
     p = module.params
+    api = EdgeAPI(p["host"], p["port"], timeout_s=TIMEOUT_S)
     try:
-        word(p["backend"], "backend")
+        plain_name(p["backend"], "backend")
         for server in p["servers"]:
-            word(server, "server")
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        before = statuses(p["host"], p["port"], p["backend"])
-    except OSError as exc:
-        module.fail_json(msg=f"HAProxy runtime API {p['host']}:{p['port']} unreachable: {exc}")
-    unknown = [s for s in p["servers"] if s not in before]
-    if unknown:
-        module.fail_json(msg=f"backend {p['backend']} has no server(s) {unknown}; it has {sorted(before)}")
-    to_change = [s for s in p["servers"] if not before[s].startswith(WANTED_STATUS[p["state"]])]
-    if to_change and not module.check_mode:
-        for server in to_change:
-            answer = command(p["host"], p["port"], f"set server {p['backend']}/{server} state {p['state']}").strip()
-            if answer:
-                module.fail_json(msg=f"HAProxy refused {server} -> {p['state']}: {answer}")
+            plain_name(server, "server")
+        before = statuses(api, p["backend"])
+        unknown = [s for s in p["servers"] if s not in before]
+        if unknown:
+            module.fail_json(msg=f"backend {p['backend']} has no server(s) {unknown}; it has {sorted(before)}")
+        to_change = [s for s in p["servers"] if not before[s].startswith(WANTED_STATUS[p["state"]])]
+        if not module.check_mode:
+            for server in to_change:
+                api.set_server_state(p["backend"], server, p["state"])
+    except ChaosError as exc:
+        module.fail_json(msg=exc.message)
     module.exit_json(changed=bool(to_change), changed_servers=to_change, before=before)
 
 

@@ -11,7 +11,7 @@ from chaos.load.ledger import WriteLedger
 from chaos.load.remote import run_remote
 from chaos.load.runner import LoadSpec, run_load
 from chaos.load.schedule import constant
-from chaos.probes.sql import current_primary, submission_keys
+from chaos.stack.database import current_primary, submission_keys
 
 pytestmark = pytest.mark.docker
 

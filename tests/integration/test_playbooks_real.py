@@ -9,10 +9,10 @@ import pytest
 
 from chaos.errors import InvalidInput
 from chaos.faults.base import FAULTS, Effect, FaultContext, FaultRecord, TargetRef, poll_effect
-from chaos.probes.sql import current_primary, node_state
 from chaos.remediation.runner import run_playbook_or_raise
 from chaos.stack import containers
 from chaos.stack.compose import ComposeStack
+from chaos.stack.database import current_primary, node_state
 from tests.integration.conftest import running_stack
 
 pytestmark = pytest.mark.docker

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from chaos.errors import ProbeFailed
-from chaos.probes.edge import EdgeAPI
+from chaos.stack.haproxy_runtime import EdgeAPI
 
 SHOW_STAT = (
     "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,"

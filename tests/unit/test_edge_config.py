@@ -176,8 +176,6 @@ def _load(name: str, path):
 
 
 def _geo_module():
-    # What Ansible does for the module: its module_utils importable under ansible.module_utils.
-    _load("ansible.module_utils.haproxy_runtime", ROOT / "playbooks" / "module_utils" / "haproxy_runtime.py")
     path = ROOT / "playbooks" / "library" / "haproxy_geo_filter.py"
     return _load("haproxy_geo_filter", path)
 

@@ -3,10 +3,8 @@ HAProxy's runtime API is a checked plain name; SQL takes values as parameters.""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import socket
-import sys
 import threading
 from pathlib import Path
 
@@ -15,10 +13,10 @@ import yaml
 
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.model.loader import parse_runbook
-from chaos.probes.edge import EdgeAPI, plain_line, plain_name
 from chaos.remediation import params
 from chaos.remediation import runner as playbook
-from chaos.remediation.params import PLAYBOOK_PARAMS, RESERVED
+from chaos.remediation.params import PLAYBOOKS, RESERVED
+from chaos.stack.haproxy_runtime import MAP_PATH, EdgeAPI, plain_line, plain_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PWN = "{{ lookup('pipe', 'touch /tmp/pwned') }}"
@@ -41,7 +39,7 @@ def problems(steps: str) -> list[str]:
 
 
 def test_every_shipped_playbook_has_a_parameter_model_and_the_runbooks_fit() -> None:
-    assert sorted(PLAYBOOK_PARAMS) == playbook.available()
+    assert PLAYBOOKS.names() == playbook.available()
     runbook = parse("  - {playbook: rebuild-datacenter, extravars: {datacenter: sbg}}\n"
                     "  - {playbook: failover-database, extravars: {failed_datacenter: sbg}}\n"
                     "  - {playbook: geo-filter-on}\n")
@@ -190,27 +188,18 @@ def test_the_edge_client_sends_nothing_it_refuses() -> None:
     assert got == []
 
 
-def _module_utils():
-    path = ROOT / "playbooks" / "module_utils" / "haproxy_runtime.py"
-    spec = importlib.util.spec_from_file_location("haproxy_runtime_under_test", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 @pytest.mark.parametrize("sep", SEPARATORS)
 def test_the_ansible_modules_refuse_each_separator(sep: str) -> None:
-    rt = _module_utils()
-    with pytest.raises(ValueError):
-        rt.word(f"app-1{sep}x", "server")
-    with pytest.raises(ValueError):
-        rt.word(f"/usr/local/etc/haproxy/geo.map{sep}x", "map", rt.MAP_PATH) if sep != "/" else rt.word(
-            "/usr/../etc/x", "map", rt.MAP_PATH)
+    # The modules (playbooks/library) send through the toolkit's client: its checks, and the map path's.
+    with pytest.raises(InvalidInput):
+        plain_name(f"app-1{sep}x", "server")
+    with pytest.raises(InvalidInput):
+        plain_name(f"/usr/local/etc/haproxy/geo.map{sep}x", "map", MAP_PATH) if sep != "/" else plain_name(
+            "/usr/../etc/x", "map", MAP_PATH)
     if sep not in (" ", ",", "/"):
-        with pytest.raises(ValueError):
-            rt.command("127.0.0.1", 9, f"show stat{sep}show info")
-    assert rt.word("app-sbg-1", "server") == "app-sbg-1"
+        with pytest.raises(InvalidInput):
+            EdgeAPI("127.0.0.1", 9).command(f"show stat{sep}show info")
+    assert plain_name("app-sbg-1", "server") == "app-sbg-1"
 
 
 # ---- SQL and commands in the playbooks --------------------------------------------------------------------------
@@ -228,5 +217,5 @@ def test_the_playbooks_run_argv_lists_and_pass_sql_values_as_variables() -> None
 
 
 def test_the_sql_probes_never_format_a_query() -> None:
-    source = (ROOT / "chaos" / "probes" / "sql.py").read_text()
+    source = "".join((ROOT / "chaos" / path).read_text() for path in ("probes/sql.py", "stack/database.py"))
     assert not re.search(r"execute\(\s*f[\"']|query\([^)]*,\s*f[\"']|%\s*\(|\.format\(", source)
