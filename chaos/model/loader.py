@@ -281,7 +281,7 @@ def _playbook_problems(
     step: m.PlaybookStep, loc: Loc, locate: _Locator, playbooks: Collection[str]
 ) -> Iterable[Problem]:
     """The playbook exists, and its `extravars` fit its parameter model (`chaos.remediation.params`)."""
-    from chaos.remediation.params import PLAYBOOK_PARAMS, reserved
+    from chaos.remediation.params import PLAYBOOKS, reserved
 
     if step.playbook not in playbooks:
         close = difflib.get_close_matches(step.playbook, list(playbooks), n=1)
@@ -289,7 +289,7 @@ def _playbook_problems(
         yield locate.problem((*loc, "playbook"), f"expected a playbook of {', '.join(sorted(playbooks))}, "
                              f"found `{step.playbook}`{hint}")
         return
-    models = playbooks if isinstance(playbooks, Mapping) else PLAYBOOK_PARAMS
+    models = playbooks if isinstance(playbooks, Mapping) else {n: PLAYBOOKS.get(n) for n in PLAYBOOKS.names()}
     if step.playbook not in models:
         yield locate.problem((*loc, "playbook"), f"expected a playbook with a parameter model, found `{step.playbook}`"
                              " (none registered in chaos.remediation.params)")

@@ -9,11 +9,12 @@ values that pass reach Ansible as data, marked unsafe, never as templates (`chao
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chaos.errors import InvalidInput
+from chaos.registry import Registry
 
 # A datacenter as the label `entchaos.datacenter` names it: a word, no space, no quote, no Jinja, no separator.
 LABEL_VALUE = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -30,6 +31,7 @@ RESERVED_PREFIXES = ("ansible_", "entchaos_", "_")
 
 
 def reserved(key: str) -> bool:
+    """`key` is a fact the toolkit computes (or in a namespace it keeps): no runbook may set it."""
     return key in RESERVED or key.startswith(RESERVED_PREFIXES)
 
 
@@ -38,35 +40,39 @@ class PlaybookParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
+    name: ClassVar[str]  # the playbook's name (its file `playbooks/<name>.yml`), set by `register_playbook`
 
-PLAYBOOK_PARAMS: dict[str, type[PlaybookParams]] = {}
+
+# Playbook name -> its parameter model: the same registry as faults' and probes' (the models all live below).
+PLAYBOOKS: Registry[type[PlaybookParams]] = Registry("playbook", ())
 
 
 def register_playbook(name: str) -> Callable[[type[PlaybookParams]], type[PlaybookParams]]:
+    """A class decorator: `cls` is the parameter model of playbook `name`; none of its fields may be reserved."""
+    register = PLAYBOOKS.register(name)
+
     def decorate(cls: type[PlaybookParams]) -> type[PlaybookParams]:
         clash = [f for f in cls.model_fields if reserved(f)]
         if clash:
             raise ValueError(f"playbook {name}: parameters {clash} are reserved facts of the toolkit")
-        if name in PLAYBOOK_PARAMS and PLAYBOOK_PARAMS[name] is not cls:
-            raise ValueError(f"playbook {name!r} registered twice")
-        PLAYBOOK_PARAMS[name] = cls
-        return cls
+        return register(cls)
 
     return decorate
 
 
 def reserved_keys(extravars: Mapping[str, Any]) -> list[str]:
+    """The keys of `extravars` no runbook may set."""
     return [k for k in extravars if isinstance(k, str) and reserved(k)]
 
 
 def check(name: str, extravars: Mapping[str, Any],
           registry: Mapping[str, type[PlaybookParams]] | None = None) -> PlaybookParams:
     """The typed parameters of one call (pydantic's ValidationError or KeyError when they do not fit)."""
-    registry = PLAYBOOK_PARAMS if registry is None else registry
     keys = reserved_keys(extravars)
     if keys:
         raise ValueError(f"{', '.join(keys)}: reserved, computed by the toolkit from the labelled stack")
-    return registry[name].model_validate(dict(extravars))
+    model = PLAYBOOKS.get(name) if registry is None else registry[name]
+    return model.model_validate(dict(extravars))
 
 
 # ---- the shipped playbooks (playbooks/*.yml) -------------------------------------------------------------------
@@ -88,35 +94,40 @@ class RebuildDatacenter(PlaybookParams):
 
 @register_playbook("edge-drain")
 class EdgeDrain(PlaybookParams):
+    """Drain the edge's servers of `datacenter`: no new sessions go there."""
+
     datacenter: Datacenter
 
 
 @register_playbook("edge-undrain")
 class EdgeUndrain(PlaybookParams):
+    """Put the edge's servers of `datacenter` back in service."""
+
     datacenter: Datacenter
 
 
 @register_playbook("geo-filter-on")
 class GeoFilterOn(PlaybookParams):
-    pass
+    """Switch the edge's geo filter on: sources from abroad get 403."""
 
 
 @register_playbook("geo-filter-off")
 class GeoFilterOff(PlaybookParams):
-    pass
+    """Switch the edge's geo filter off."""
 
 
 def names(registry: Iterable[str] | None = None) -> list[str]:
-    return sorted(PLAYBOOK_PARAMS if registry is None else registry)
+    """The playbooks with a parameter model (or the names of `registry`), sorted."""
+    return PLAYBOOKS.names() if registry is None else sorted(registry)
 
 
 def typed_params(name: str, extravars: dict[str, Any]) -> PlaybookParams:
     """A call's parameters through its playbook's model, again at run time (whoever built the step)."""
-    if name not in PLAYBOOK_PARAMS:
+    if name not in PLAYBOOKS:
         raise InvalidInput(f"playbook {name!r} has no parameter model",
                            fix="register one in chaos/remediation/params.py")
     try:
         return check(name, extravars)
     except (ValidationError, ValueError) as exc:
         raise InvalidInput(f"playbook {name}: extravars do not fit its parameters: {exc}",
-                           fix=f"see {PLAYBOOK_PARAMS[name].__name__} in chaos/remediation/params.py") from None
+                           fix=f"see {PLAYBOOKS.get(name).__name__} in chaos/remediation/params.py") from None
