@@ -1,7 +1,8 @@
-"""Name → class registries, filled by a decorator, for faults and probes alike.
+"""Name → class registries, filled by a decorator, for faults, probes and playbooks alike.
 
 A registry auto-imports every module of its package the first time it is asked,
 so adding a fault (or a probe) is one new module with `@register("name")` on its class.
+What it holds is any class with a `name: ClassVar[str]` (the `Named` protocol): the decorator sets it.
 """
 
 from __future__ import annotations
@@ -10,16 +11,26 @@ import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from chaos.log import get_logger
 
 log = get_logger(__name__)
 
-T = TypeVar("T", bound=type)
+
+
+class Named(Protocol):
+    """A class a registry can hold: it carries the name it is registered under (set by `register`)."""
+
+    name: ClassVar[str]
+
+
+T = TypeVar("T", bound=type[Named])
 
 
 class Registry(Generic[T]):
+    """Runbook names of one kind of thing (`kind`: fault, probe …) → their classes, found in `packages`."""
+
     def __init__(self, kind: str, packages: tuple[str, ...]) -> None:
         self.kind = kind
         self.packages = packages
@@ -27,11 +38,12 @@ class Registry(Generic[T]):
         self._discovered = False
 
     def register(self, name: str) -> Callable[[T], T]:
+        """A class decorator: `cls` is known as `name` (and `cls.name` says so); a name is taken once."""
         def decorate(cls: T) -> T:
             other = self._classes.get(name)
             if other is not None and other is not cls:
                 raise ValueError(f"{self.kind} name {name!r} registered twice: {other.__module__} and {cls.__module__}")
-            cls.name = name  # type: ignore[attr-defined]
+            cls.name = name
             self._classes[name] = cls
             return cls
 
@@ -54,6 +66,7 @@ class Registry(Generic[T]):
                 importlib.import_module(info.name)
 
     def get(self, name: str) -> T:
+        """The class registered as `name`; `KeyError` with the close names when there is none."""
         self.discover()
         try:
             return self._classes[name]
@@ -82,7 +95,7 @@ class Registry(Generic[T]):
         child._classes = {**{n: self.get(n) for n in self.names()}, **extra}
         child._discovered = True
         for name, cls in extra.items():
-            cls.name = name  # type: ignore[attr-defined]
+            cls.name = name
         return child
 
     def unregister(self, name: str) -> None:

@@ -16,28 +16,29 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from chaos.errors import FaultError, PlaybookFailed
+from chaos.errors import FaultError, PlaybookFailed, StackError
 from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord
 from chaos.load.interface import TICK_S, LoadStats, TickCount
 from chaos.probes.base import PROBES, Measurement, Probe, ProbeContext
 from chaos.registry import Registry
+from chaos.stack.interface import Stack, Target
+from chaos.stack.labels import CHAOS, CHAOS_ALLOWED, DATACENTER, ROLE
 
 
-@dataclass
-class FakeTarget:
-    id: str
-    name: str
-    service: str
-    datacenter: str
-    role: str
-    chaos_allowed: bool = True
-    state: str = "running"
+def fake_target(target_id: str, service: str, datacenter: str, role: str, name: str | None = None) -> Target:
+    """A chaos-allowed, running container of the fake stack."""
+    return Target(target_id, name or service, service, datacenter, role, chaos_allowed=True)
 
 
 @dataclass
 class FakeStack:
+    """A `Stack` in memory: containers whose `status` the fake faults change, and values the fake probe reads.
+
+    It publishes no port: what needs one (`edge_url`, `edge_api`, `published`) raises `StackError`.
+    """
+
     project: str = "fake"
-    targets: list[FakeTarget] = field(default_factory=list)
+    containers: list[Target] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # what the `fake-value` probe reads
     history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (when, values) after each `set`
 
@@ -57,48 +58,79 @@ class FakeStack:
 
     @classmethod
     def two_datacenters(cls, project: str = "fake") -> FakeStack:
-        targets = [FakeTarget("edge0", "edge", "edge", "national", "edge")]
+        """An edge, and two app replicas and a database in each of `sbg` and `rbx`; the value `up` is True."""
+        containers = [fake_target("edge0", "edge", "national", "edge")]
         for dc in ("sbg", "rbx"):
-            targets += [FakeTarget(f"{dc}-app{i}", f"{dc}-app-{i}", f"{dc}-app-{i}", dc, "app") for i in (1, 2)]
-            targets.append(FakeTarget(f"{dc}-db", f"{dc}-db", f"{dc}-db", dc, "db"))
-        return cls(project, targets, {"up": True})
+            containers += [fake_target(f"{dc}-app{i}", f"{dc}-app-{i}", dc, "app") for i in (1, 2)]
+            containers.append(fake_target(f"{dc}-db", f"{dc}-db", dc, "db"))
+        return cls(project, containers, {"up": True})
 
-    def select(self, labels: Mapping[str, str]) -> list[FakeTarget]:
-        return [t for t in self.targets if t.chaos_allowed and all(getattr(t, k, None) == v for k, v in labels.items())]
+    def targets(self) -> list[Target]:
+        return sorted(self.containers, key=lambda t: t.service)
 
-    def by_id(self, target_id: str) -> FakeTarget:
-        return next(t for t in self.targets if t.id == target_id)
+    def select(self, labels: Mapping[str, str]) -> list[Target]:
+        return [t for t in self.containers
+                if t.chaos_allowed and all(getattr(t, k, None) == v for k, v in labels.items())]
+
+    def services_by_label(self) -> dict[str, dict[str, str]]:
+        allowed = {CHAOS: CHAOS_ALLOWED}
+        return {t.service: {DATACENTER: t.datacenter, ROLE: t.role, **(allowed if t.chaos_allowed else {})}
+                for t in self.containers}
+
+    def published(self, service: str, container_port: int) -> tuple[str, int]:
+        raise StackError(f"the fake stack publishes no port ({service}:{container_port})",
+                         fix="measure this against a real stack, in an integration test")
+
+    def edge_url(self) -> str:
+        raise StackError("the fake stack has no edge to send requests to",
+                         fix="measure this against a real stack, in an integration test")
+
+    def edge_api(self) -> tuple[str, int]:
+        raise StackError("the fake stack has no edge runtime API",
+                         fix="measure this against a real stack, in an integration test")
+
+    def by_id(self, target_id: str) -> Target:
+        return next(t for t in self.containers if t.id == target_id)
 
     def states(self) -> dict[str, str]:
-        return {t.id: t.state for t in self.targets}
+        """container id -> its status (running, killed)."""
+        return {t.id: t.status for t in self.containers}
+
+
+def on_fake(stack: Stack) -> FakeStack:
+    """The fake stack behind a fault's or a probe's context: the fake faults and probes run on nothing else."""
+    if not isinstance(stack, FakeStack):
+        raise StackError(f"the fake faults and probes act on a FakeStack, not on {type(stack).__name__}")
+    return stack
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FakeKill(Fault):
+class FakeKillParams(_Strict):
+    sets: dict[str, Any] = {}
+    fail_inject: bool = False
+    fail_revert: bool = False
+    sticky: bool = False
+    slow_s: float = 0.0  # half-way through inject, wait this long (a window for signals)
+
+
+class FakeKill(Fault[FakeKillParams]):
     """Marks its targets killed; `sets` values on the stack (so probes see the outage); reverts both.
 
     Its effect check reads the targets' states: killed after inject, running after the revert. `sticky`: the
     revert restores the values but leaves the targets killed (a revert that does not undo the effect).
     """
 
-    class Params(_Strict):
-        sets: dict[str, Any] = {}
-        fail_inject: bool = False
-        fail_revert: bool = False
-        sticky: bool = False
-        slow_s: float = 0.0  # half-way through inject, wait this long (a window for signals)
-
     def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
         # journaled before inject: a revert after a crash half-way through inject still knows what to restore
-        return {"values_before": {k: ctx.stack.values.get(k) for k in self.params.sets}}  # type: ignore[attr-defined]
+        return {"values_before": {k: on_fake(ctx.stack).values.get(k) for k in self.params.sets}}
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
-        stack: FakeStack = ctx.stack  # type: ignore[assignment]
+        stack = on_fake(ctx.stack)
         for t in ctx.targets:
-            stack.by_id(t.id).state = "killed"
+            stack.by_id(t.id).status = "killed"
         stack.set(**self.params.sets)
         threading.Event().wait(self.params.slow_s)
         if self.params.fail_inject:
@@ -108,15 +140,15 @@ class FakeKill(Fault):
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
         if self.params.fail_revert:
             raise FaultError("fake-kill was told to fail its revert")
-        stack: FakeStack = ctx.stack  # type: ignore[assignment]
+        stack = on_fake(ctx.stack)
         for t in record.targets:
-            if not self.params.sticky:  # type: ignore[attr-defined]
-                stack.by_id(t.id).state = "running"
+            if not self.params.sticky:
+                stack.by_id(t.id).status = "running"
         stack.set(**(record.state.get("values_before") or {}))
 
     def _states(self, ctx: FaultContext, record: FaultRecord) -> dict[str, str]:
-        stack: FakeStack = ctx.stack  # type: ignore[assignment]
-        return {t.service: stack.by_id(t.id).state for t in record.targets}
+        stack = on_fake(ctx.stack)
+        return {t.service: stack.by_id(t.id).status for t in record.targets}
 
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         states = self._states(ctx, record)
@@ -133,27 +165,28 @@ class FakeFire(FakeKill):
     destructive = True
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        ctx.stack.values["fire_cleaned"] = True  # type: ignore[attr-defined]
+        on_fake(ctx.stack).values["fire_cleaned"] = True
 
 
 class FakeSilent(FakeKill):
     """Runs, but has no effect (Pumba's netem on a kernel without it): its targets stay running."""
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
-        ctx.stack.set(**self.params.sets)  # type: ignore[attr-defined]
+        on_fake(ctx.stack).set(**self.params.sets)
         return ctx.record
 
 
-class FakeValue(Probe):
-    """Reads `stack.values[key]`."""
+class FakeValueParams(_Strict):
+    key: str
+    slow_s: float = 0.0
 
-    class Params(_Strict):
-        key: str
-        slow_s: float = 0.0
+
+class FakeValue(Probe[FakeValueParams]):
+    """Reads `stack.values[key]`."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         threading.Event().wait(self.params.slow_s)
-        return ctx.stack.values.get(self.params.key)  # type: ignore[attr-defined]
+        return on_fake(ctx.stack).values.get(self.params.key)
 
 
 @dataclass
@@ -171,8 +204,8 @@ class FakePlaybooks:
             raise PlaybookFailed("TASK [promote standby] fatal: pg_ctl promote: server is not in standby mode")
         threading.Event().wait(float(extravars.get("seconds", 0.0)))
         if name == "rebuild":
-            for t in self.stack.targets:
-                t.state = "running"
+            for t in self.stack.containers:
+                t.status = "running"
         self.stack.set(**extravars.get("sets", {}))
 
 
@@ -263,8 +296,9 @@ class FakeLoad:
 
 
 def fake_registries(
-    faults: Registry[type[Fault]] = FAULTS, probes: Registry[type[Probe]] = PROBES
-) -> tuple[Registry[type[Fault]], Registry[type[Probe]]]:
+    faults: Registry[type[Fault[Any]]] = FAULTS, probes: Registry[type[Probe[Any]]] = PROBES
+) -> tuple[Registry[type[Fault[Any]]], Registry[type[Probe[Any]]]]:
+    """The given registries plus the fakes (fake-kill, fake-fire, fake-silent, fake-value)."""
     return (
         faults.derive({"fake-kill": FakeKill, "fake-fire": FakeFire, "fake-silent": FakeSilent}),
         probes.derive({"fake-value": FakeValue}),
@@ -279,7 +313,7 @@ class FakeWorld:
     stack: FakeStack = field(default_factory=FakeStack.two_datacenters)
     load: FakeLoad = field(default_factory=FakeLoad)  # follows `stack` unless given another
     playbooks: FakePlaybooks | None = None
-    registries: tuple[Registry[type[Fault]], Registry[type[Probe]]] = field(default_factory=fake_registries)
+    registries: tuple[Registry[type[Fault[Any]]], Registry[type[Probe[Any]]]] = field(default_factory=fake_registries)
 
     def __post_init__(self) -> None:
         self.playbooks = self.playbooks or FakePlaybooks(self.stack)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chaos.errors import FaultError
-from chaos.faults.base import Fault, FaultContext, FaultRecord, TargetRef
+from chaos.faults.base import Fault, FaultContext, FaultRecord, P, TargetRef
 from chaos.stack import containers
 from chaos.stack.netns import run_in_netns
 
@@ -29,6 +29,7 @@ class Peer:
 
 
 def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef) -> Peer:
+    """A running container sharing a network with `target` that is not one of the record's targets."""
     found = containers.peer_of(target.id, ctx.stack.project, {t.id for t in record.targets})
     if found is None:
         raise FaultError(f"no running container shares a network with {target.service}: nothing to measure against",
@@ -37,13 +38,15 @@ def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef) -> Peer:
     return Peer(peer_id, containers.service_of(peer_id), network, address, target_address)
 
 
-class NetnsFault(Fault):
+class NetnsFault(Fault[P]):
     """Subclasses give the commands; inject runs them in every target, revert undoes them (idempotent)."""
 
     def apply_script(self) -> str:
+        """The shell commands that apply the fault inside a target's network namespace."""
         raise NotImplementedError
 
     def revert_script(self) -> str:
+        """The shell commands that undo them (idempotent: run on a target that may have none)."""
         raise NotImplementedError
 
     def inject(self, ctx: FaultContext) -> FaultRecord:

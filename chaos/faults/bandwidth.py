@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults._netns_fault import EACH_IFACE, NetnsFault, peer_for
 from chaos.faults.base import Effect, FaultContext, FaultRecord, register
+from chaos.stack.interface import Stack
 from chaos.stack.netns import NetnsAgent, require_qdisc, run_in_netns
 
 MAX_RATIO = 1.2  # measured / cap, at most, while shaped
@@ -28,10 +29,10 @@ class BandwidthParams(BaseModel):
 
 
 @register("bandwidth")
-class Bandwidth(NetnsFault):
-    Params = BandwidthParams
+class Bandwidth(NetnsFault[BandwidthParams]):
+    """A token bucket caps every interface of the targets at `rate_kbit`."""
 
-    def check_supported(self, stack) -> None:
+    def check_supported(self, stack: Stack) -> None:
         require_qdisc("tbf", self.name)
 
     def apply_script(self) -> str:

@@ -6,7 +6,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
@@ -14,11 +14,40 @@ from tenacity.stop import stop_when_event_set
 
 from chaos.errors import Aborted
 from chaos.registry import Registry
-from chaos.stack.interface import Stack, TargetInfo, TargetRef
+from chaos.stack.interface import Stack, TargetRef
 
 
 class NoParams(BaseModel):
+    """The parameters of a fault or probe that takes none: any key is refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Parametrised(Protocol):
+    """A class with a parameter model: faults and probes."""
+
+    Params: ClassVar[type[BaseModel]]
+
+
+def bind_params(cls: type[Parametrised]) -> None:
+    """Set `cls.Params` to the parameter model the class names as its generic argument (`Kill(Fault[KillParams])`).
+
+    Called by `Fault` and `Probe` for each subclass: the loader validates a step's params against `cls.Params`,
+    the instance's `self.params` is typed by the same argument, so the two cannot disagree. A class that sets
+    `Params` itself must set that model (or a subclass of it); a class without an argument inherits `Params`.
+    """
+    argument = next((arg for base in cls.__dict__.get("__orig_bases__", ()) for arg in get_args(base)
+                     if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+    if argument is None:
+        return
+    declared = cls.__dict__.get("Params")
+    if declared is None:
+        cls.Params = argument
+    elif not (isinstance(declared, type) and issubclass(declared, argument)):
+        raise TypeError(f"{cls.__qualname__}.Params is {declared!r}, but the class is generic in {argument.__name__}")
 
 
 @dataclass(frozen=True)
@@ -82,11 +111,15 @@ def poll_effect(check: Callable[[], Effect], *, deadline_s: float, interval_s: f
     The evidence says how long it took (`waited_s`) and how many looks (`attempts`).
     """
     abort = abort or threading.Event()
+
+    def sleep(seconds: float) -> None:  # woken early by an abort
+        abort.wait(seconds)
+
     retrying = Retrying(
         stop=stop_after_delay(deadline_s) | stop_when_event_set(abort),
         wait=wait_fixed(interval_s),
         retry=retry_if_result(lambda effect: not effect.verified),
-        sleep=abort.wait,
+        sleep=sleep,
         reraise=False,
     )
     try:
@@ -113,8 +146,8 @@ class FaultContext:
         return self.record.targets
 
 
-class Fault(ABC):
-    """One kind of fault. Subclass, set `Params` (a pydantic model) and decorate with `@register("name")`.
+class Fault(ABC, Generic[P]):
+    """One kind of fault. Subclass as `Fault[ItsParams]` (a pydantic model) and decorate with `@register("name")`.
 
     The engine calls, in order: `check_supported` (before anything runs), `prepare`, journal write,
     `inject`, journal write, `check_effect` (journaled; not verified ends the run as an error), and later
@@ -124,16 +157,23 @@ class Fault(ABC):
 
     name: ClassVar[str]
     destructive: ClassVar[bool] = False  # nothing comes back by itself: the runbook names the rebuild step
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[type[BaseModel]] = NoParams  # the generic argument P (`bind_params`): what the loader checks
+    params: P
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bind_params(cls)
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        self.params = self.Params.model_validate(dict(params or {}))
+        # `Params` is P (bind_params makes it so), which a ClassVar cannot say to a type checker: hence the cast.
+        self.params = cast(P, self.Params.model_validate(dict(params or {})))
 
-    def describe(self, targets: Sequence[TargetInfo]) -> str:
+    def describe(self, targets: Sequence[TargetRef]) -> str:
+        """One line for `plan`: what this fault does to which targets."""
         names = ", ".join(t.service for t in targets) or "nothing"
         return f"{self.name} on {names}"
 
-    def check_supported(self, stack: Stack) -> None:  # noqa: B027 (a hook: most need no check)
+    def check_supported(self, stack: Stack) -> None:
         """Raise `UnsupportedFault` when this fault cannot run here (checked before the run starts)."""
 
     def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
@@ -161,5 +201,5 @@ class Fault(ABC):
         """The same observation after the revert: `verified` means the effect is gone."""
 
 
-FAULTS: Registry[type[Fault]] = Registry("fault", ("chaos.faults",))
+FAULTS: Registry[type[Fault[Any]]] = Registry("fault", ("chaos.faults",))
 register = FAULTS.register

@@ -17,7 +17,7 @@ from chaos.errors import FaultError
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
 from chaos.log import get_logger
 from chaos.stack import containers
-from chaos.stack.interface import TargetInfo
+from chaos.stack.interface import TargetRef
 
 log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class DatacenterFire(Fault):
             "volumes_kept": volumes.kept,
         }
 
-    def describe(self, targets: Sequence[TargetInfo]) -> str:
+    def describe(self, targets: Sequence[TargetRef]) -> str:
         """What burns, for `plan`: every container and every volume it will destroy, and the volumes it keeps."""
         volumes = containers.destroyable_volumes(t.id for t in targets)
         kept = "; ".join(f"{v} ({why})" for v, why in volumes.kept.items())

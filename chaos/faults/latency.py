@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults._netns_fault import EACH_IFACE, NetnsFault, peer_for
 from chaos.faults.base import Effect, FaultContext, FaultRecord, register
+from chaos.stack.interface import Stack
 from chaos.stack.netns import NetnsAgent, require_qdisc
 
 CONNECTS = 20
@@ -22,10 +23,10 @@ class LatencyParams(BaseModel):
 
 
 @register("latency")
-class Latency(NetnsFault):
-    Params = LatencyParams
+class Latency(NetnsFault[LatencyParams]):
+    """netem delays every packet of the targets by `delay_ms` (± `jitter_ms`)."""
 
-    def check_supported(self, stack) -> None:
+    def check_supported(self, stack: Stack) -> None:
         require_qdisc("netem", self.name)
 
     def apply_script(self) -> str:

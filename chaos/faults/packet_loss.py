@@ -38,8 +38,8 @@ class PacketLossParams(BaseModel):
 
 
 @register("packet-loss")
-class PacketLoss(NetnsFault):
-    Params = PacketLossParams
+class PacketLoss(NetnsFault[PacketLossParams]):
+    """iptables drops `percent` of the targets' packets, both ways (or only those of one TCP peer port)."""
 
     def apply_script(self) -> str:
         p = self.params.percent / 100

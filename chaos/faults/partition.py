@@ -37,8 +37,8 @@ class PartitionParams(BaseModel):
 
 
 @register("partition")
-class Partition(Fault):
-    Params = PartitionParams
+class Partition(Fault[PartitionParams]):
+    """The targets are disconnected from `network`; they keep their other networks."""
 
     def prepare(self, ctx: FaultContext) -> dict:
         network = f"{ctx.stack.project}_{self.params.network}"

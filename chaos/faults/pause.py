@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, NoParams, poll_effect, register
 from chaos.stack import containers
 
 
@@ -12,7 +12,9 @@ def _look(record: FaultRecord, wanted: str) -> Effect:
 
 
 @register("pause")
-class Pause(Fault):
+class Pause(Fault[NoParams]):
+    """The targets' processes are frozen (`docker pause`) until the revert."""
+
     def inject(self, ctx: FaultContext) -> FaultRecord:
         for target in ctx.targets:
             containers.pause(target.id)

@@ -12,11 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, cast
 
 from pydantic import BaseModel
 
-from chaos.faults.base import NoParams
+from chaos.faults.base import NoParams, P, bind_params
 from chaos.load.interface import LoadHandle
 from chaos.registry import Registry
 from chaos.stack.interface import Stack
@@ -26,6 +26,8 @@ Measurement = float | int | bool | str | None
 
 @dataclass
 class ProbeContext:
+    """What `measure` gets: the stack, the run's load and metrics so far, and how to stop early."""
+
     stack: Stack
     load: LoadHandle | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)  # recorded so far in this run
@@ -39,18 +41,28 @@ class ProbeContext:
     settle_s: float = 1.0  # a live window ends this long ago: the answers to its newest requests are in flight
 
 
-class Probe(ABC):
+class Probe(ABC, Generic[P]):
+    """One kind of measurement. Subclass as `Probe[ItsParams]` (a pydantic model, `NoParams` for none) and
+    decorate with `@register_probe("name")`."""
+
     name: ClassVar[str]
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[type[BaseModel]] = NoParams  # the generic argument P (`bind_params`): what the loader checks
+    params: P
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bind_params(cls)
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        self.params = self.Params.model_validate(dict(params or {}))
+        # `Params` is P (bind_params makes it so), which a ClassVar cannot say to a type checker: hence the cast.
+        self.params = cast(P, self.Params.model_validate(dict(params or {})))
 
     def describe(self) -> str:
+        """`name(key=value, …)`: the probe and its parameters, for `plan` and the reports."""
         args = ", ".join(f"{k}={v}" for k, v in self.params.model_dump().items())
         return f"{self.name}({args})"
 
-    def check_supported(self, stack: Stack) -> None:  # noqa: B027 (a hook: most need no check)
+    def check_supported(self, stack: Stack) -> None:
         """Raise `EnvironmentProblem` when this probe cannot measure here (checked before the run starts)."""
 
     @abstractmethod
@@ -58,5 +70,5 @@ class Probe(ABC):
         """Take one measurement. Raise `ProbeFailed` when it cannot be taken (not when it is out of tolerance)."""
 
 
-PROBES: Registry[type[Probe]] = Registry("probe", ("chaos.probes.builtin", "chaos.probes"))
+PROBES: Registry[type[Probe[Any]]] = Registry("probe", ("chaos.probes.builtin", "chaos.probes"))
 register_probe = PROBES.register

@@ -29,12 +29,15 @@ INSTALL = "apt-get install -y --no-install-recommends chromium (or `make setup`,
 
 @dataclass(frozen=True)
 class Rendered:
+    """A page as Chromium rendered it: its DOM after the scripts ran, and where its screenshot is."""
+
     url: str
     dom: str  # the DOM after the page's scripts ran, serialised
     screenshot: Path
 
 
 def chromium() -> str | None:
+    """The path of the Chromium binary, if one is installed."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -73,19 +76,17 @@ class _BrowserParams(BaseModel):
 
 
 @register_probe("browser-page")
-class BrowserPage(Probe):
+class BrowserPage(Probe[_BrowserParams]):
     """The share of `texts` the page shows once Chromium rendered it (1.0: all); a screenshot in the report."""
-
-    Params = _BrowserParams
 
     def check_supported(self, stack: Stack) -> None:
         if chromium() is None:
             raise EnvironmentProblem("probe browser-page needs a browser: chromium is not installed", fix=INSTALL)
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        p: _BrowserParams = self.params  # type: ignore[assignment]
+        p = self.params
         folder = ctx.folder or Path(tempfile.mkdtemp(prefix="entchaos-browser-"))
-        page = render(ctx.stack.edge_url() + p.path, folder / p.screenshot, timeout_s=p.timeout_s)  # type: ignore[attr-defined]
+        page = render(ctx.stack.edge_url() + p.path, folder / p.screenshot, timeout_s=p.timeout_s)
         missing = [t for t in p.texts if t not in page.dom]
         if missing:
             log.warning("page_lacks_texts", url=page.url, missing=missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaos.errors import ProbeFailed
+from chaos.faults.base import NoParams
 from chaos.load.interface import PERCENTILES, LoadStats
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
@@ -13,23 +14,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@register_probe("constant")
-class Constant(Probe):
-    """Always the same value: for tests and for runbooks under construction."""
+class ConstantParams(_Strict):
+    value: float | int | bool | str
 
-    class Params(_Strict):
-        value: float | int | bool | str
+
+@register_probe("constant")
+class Constant(Probe[ConstantParams]):
+    """Always the same value: for tests and for runbooks under construction."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         return self.params.value
 
 
-@register_probe("metric")
-class Metric(Probe):
-    """A metric recorded earlier in the run (by a wait-for, a playbook, a probe step)."""
+class MetricParams(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
 
-    class Params(_Strict):
-        name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+
+@register_probe("metric")
+class Metric(Probe[MetricParams]):
+    """A metric recorded earlier in the run (by a wait-for, a playbook, a probe step)."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         if self.params.name not in ctx.metrics:
@@ -60,42 +63,44 @@ def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int =
     return stats
 
 
-@register_probe("load-availability")
-class LoadAvailability(Probe):
-    """Share of requests answered well over the last `window_s` seconds (whole run when omitted)."""
+class AvailabilityParams(_Strict):
+    window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+    min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
+                              description="fewer answers in the window: no measurement")
 
-    class Params(_Strict):
-        window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
-        min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
-                                  description="fewer answers in the window: no measurement")
+
+@register_probe("load-availability")
+class LoadAvailability(Probe[AvailabilityParams]):
+    """Share of requests answered well over the last `window_s` seconds (whole run when omitted)."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         return _window_stats(ctx, self.params.window_s, self.params.min_requests).availability
 
 
+class LatencyParams(_Strict):
+    percentile: float = 95.0
+    window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+    min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
+                              description="fewer answers in the window: no measurement")
+
+    @field_validator("percentile")
+    @classmethod
+    def _known(cls, value: float) -> float:
+        if value not in PERCENTILES:
+            raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
+        return value
+
+
 @register_probe("load-latency")
-class LoadLatency(Probe):
+class LoadLatency(Probe[LatencyParams]):
     """A latency percentile (ms) over the last `window_s` seconds."""
-
-    class Params(_Strict):
-        percentile: float = 95.0
-        window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
-        min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
-                                  description="fewer answers in the window: no measurement")
-
-        @field_validator("percentile")
-        @classmethod
-        def _known(cls, value: float) -> float:
-            if value not in PERCENTILES:
-                raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
-            return value
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         return _window_stats(ctx, self.params.window_s, self.params.min_requests).percentile_ms(self.params.percentile)
 
 
 @register_probe("lost-acked-writes")
-class LostAckedWrites(Probe):
+class LostAckedWrites(Probe[NoParams]):
     """Writes the application acknowledged that the database no longer holds (the load's ledger)."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:

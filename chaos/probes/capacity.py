@@ -44,14 +44,12 @@ class _CapacityParams(BaseModel):
 
 
 @register_probe("capacity")
-class Capacity(Probe):
+class Capacity(Probe[_CapacityParams]):
     """Requests per second the stack serves within the SLO at best, found by a bounded ramp."""
 
-    Params = _CapacityParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        p: _CapacityParams = self.params  # type: ignore[assignment]
-        spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=ctx.stack.edge_url(),  # type: ignore[attr-defined]
+        p = self.params
+        spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=ctx.stack.edge_url(),
                         mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0)
         spec.validate()
         thread = LoadThread(spec).start()

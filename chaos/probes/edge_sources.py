@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaos.errors import ProbeFailed
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
-from chaos.probes.edge import EdgeAPI, HaproxyName, plain_name
+from chaos.probes.edge import HaproxyName
+from chaos.stack.haproxy_runtime import EdgeAPI, plain_name
 
 ROW = re.compile(r"key=(?P<key>\S+).*?http_req_rate\(\d+\)=(?P<rate>\d+)")
 
@@ -38,14 +39,12 @@ class _Params(BaseModel):
 
 
 @register_probe("edge-source-rate")
-class EdgeSourceRate(Probe):
+class EdgeSourceRate(Probe[_Params]):
     """Highest request rate (per second) of one source in `network`, as the edge's stick table counts it."""
-
-    Params = _Params
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         table = plain_name(self.params.table, "table")
-        text = EdgeAPI(*ctx.stack.edge_api()).command(f"show table {table}")  # type: ignore[attr-defined]
+        text = EdgeAPI(*ctx.stack.edge_api()).command(f"show table {table}")
         if not text.lstrip().startswith("# table"):
             raise ProbeFailed(f"the edge tracks no sources (show table {self.params.table}: {text.strip()[:80]!r})",
                               where="edge runtime API", fix="per-source tracking is in the `protected` profile")

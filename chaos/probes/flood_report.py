@@ -36,13 +36,11 @@ class _Params(BaseModel):
 
 
 @register_probe("flood-refused-ratio")
-class FloodRefusedRatio(Probe):
+class FloodRefusedRatio(Probe[_Params]):
     """Share of the flood's requests, over its last `tail_s` seconds, refused at the edge."""
 
-    Params = _Params
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        rows = [r for r in read_series(client_container(ctx.stack, self.params.source))  # type: ignore[arg-type]
+        rows = [r for r in read_series(client_container(ctx.stack, self.params.source))
                 if r.get("type") == "second"]
         tail = rows[-self.params.tail_s:]
         sent = sum(sum(r["by_class"].values()) for r in tail)

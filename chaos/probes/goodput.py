@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from chaos.errors import ProbeFailed
+from chaos.faults.base import NoParams
 from chaos.load.classify import APP, CLASSES
 from chaos.load.stats import LoadStats, hdr_index
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
@@ -41,14 +42,12 @@ class _GoodputParams(WindowParams):
 
 
 @register_probe("load-goodput")
-class LoadGoodput(Probe):
+class LoadGoodput(Probe[_GoodputParams]):
     """The lowest goodput (app answers within the SLO, per second, smoothed) over the window; as a ratio of a
     recorded metric when `relative_to` names one: "goodput stayed at least 90 % of capacity throughout"."""
 
-    Params = _GoodputParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        p: _GoodputParams = self.params  # type: ignore[assignment]
+        p = self.params
         stats = load_stats_of(ctx)
         w = select_window(stats, ctx, p)
         series = goodput_series(stats, w.start_s, w.end_s, p.slo_ms)
@@ -68,14 +67,12 @@ class _LatencyParams(ClassesParams):
 
 
 @register_probe("load-class-latency")
-class LoadClassLatency(Probe):
+class LoadClassLatency(Probe[_LatencyParams]):
     """A latency percentile (ms, from the intended send time) of the answers of some classes over the window:
     "admitted p95" is `classes: [app]`, "shed p99" is `classes: [shed]`."""
 
-    Params = _LatencyParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        p: _LatencyParams = self.params  # type: ignore[assignment]
+        p = self.params
         w = select_window(load_stats_of(ctx), ctx, p)
         wanted = [CLASSES.index(c) for c in p.classes]
         n = sum(w.reads[i] + w.writes[i] for i in wanted)
@@ -89,7 +86,7 @@ class LoadClassLatency(Probe):
 
 
 @register_probe("load-elapsed")
-class LoadElapsed(Probe):
+class LoadElapsed(Probe[NoParams]):
     """Seconds since the load started (0 before it starts): wait for a phase of a load profile with it."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
@@ -104,14 +101,12 @@ class _OfferedParams(WindowParams):
 
 
 @register_probe("load-offered")
-class LoadOffered(Probe):
+class LoadOffered(Probe[_OfferedParams]):
     """The mean rate of requests users tried to make over the window (by intended send time, whatever became of
     them); as a multiple of a recorded metric with `relative_to`: "the surge was 12x the capacity"."""
 
-    Params = _OfferedParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        p: _OfferedParams = self.params  # type: ignore[assignment]
+        p = self.params
         w = select_window(load_stats_of(ctx), ctx, p)
         span = w.end_s - w.start_s
         if span < 1:

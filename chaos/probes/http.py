@@ -83,13 +83,11 @@ class _HttpParams(BaseModel):
 
 
 @register_probe("http")
-class Http(Probe):
+class Http(Probe[_HttpParams]):
     """One request through the edge: its status (None when nothing answered), or one header's value."""
 
-    Params = _HttpParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        url = ctx.stack.edge_url() + self.params.path  # type: ignore[attr-defined]
+        url = ctx.stack.edge_url() + self.params.path
         result = http_get(url, method=self.params.method, timeout_s=self.params.timeout_s)
         return result.header(self.params.header) if self.params.header else result.status
 
@@ -102,13 +100,11 @@ class _WriteParams(BaseModel):
 
 
 @register_probe("app-write")
-class AppWrite(Probe):
+class AppWrite(Probe[_WriteParams]):
     """A pupil logs in and hands in homework through the edge: the status of the submission (201 = acked)."""
 
-    Params = _WriteParams
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        base = ctx.stack.edge_url()  # type: ignore[attr-defined]
+        base = ctx.stack.edge_url()
         json_headers = {"Content-Type": "application/json"}
         login = http_get(f"{base}/api/login", method="POST", timeout_s=self.params.timeout_s, headers=json_headers,
                          body=json.dumps({"login": self.params.login, "password": "ent"}).encode())

@@ -93,10 +93,8 @@ class _Params(ClassesParams):
 
 
 @register_probe("load-class-ratio")
-class LoadClassRatio(Probe):
+class LoadClassRatio(Probe[_Params]):
     """Share of the window's requests (reads, writes or all) answered in one of `classes`."""
-
-    Params = _Params
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         p = self.params

@@ -20,14 +20,12 @@ class _Params(BaseModel):
 
 
 @register_probe("slow-clients-held")
-class SlowClientsHeld(Probe):
+class SlowClientsHeld(Probe[_Params]):
     """The longest a slow connection was held open (s): seconds when the edge cuts them, the whole attack
     when nothing does (a connection still open at the end counts with its age)."""
 
-    Params = _Params
-
     def measure(self, ctx: ProbeContext) -> Measurement:
-        container = client_container(ctx.stack, self.params.source)  # type: ignore[arg-type]
+        container = client_container(ctx.stack, self.params.source)
         data = read_file(container.id, SUMMARY_FILE)
         if data is None:
             raise ProbeFailed("the slow clients have not ended yet (no summary in their container)",

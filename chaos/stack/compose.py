@@ -17,7 +17,8 @@ from docker.errors import NotFound
 from chaos.errors import EnvironmentProblem, StackError
 from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
-from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, Target
+from chaos.stack.interface import Target
+from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, target_from_attrs
 from chaos.stack.labels import select as select_targets
 
 log = get_logger(__name__)
@@ -58,7 +59,7 @@ def compose_command() -> list[str]:
 
 @dataclass
 class ComposeStack:
-    """One compose project: the bundled ENT stack or a user's own labelled project."""
+    """One compose project: the bundled ENT stack or a user's own labelled project (a `Stack`)."""
 
     project: str = DEFAULT_PROJECT
     compose_file: Path = BUNDLED_COMPOSE_FILE
@@ -66,9 +67,10 @@ class ComposeStack:
 
     @classmethod
     def from_env(cls, project: str | None = None, compose_file: str | Path | None = None) -> ComposeStack:
+        """The given project and file, else `ENTCHAOS_PROJECT` and `ENTCHAOS_COMPOSE_FILE`, else the bundled stack."""
         return cls(
             project=project or os.environ.get("ENTCHAOS_PROJECT", DEFAULT_PROJECT),
-            compose_file=Path(compose_file or os.environ.get("ENTCHAOS_COMPOSE_FILE", BUNDLED_COMPOSE_FILE)),
+            compose_file=Path(compose_file or os.environ.get("ENTCHAOS_COMPOSE_FILE") or BUNDLED_COMPOSE_FILE),
         )
 
     @property
@@ -84,6 +86,7 @@ class ComposeStack:
         return compose_command()
 
     def compose(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `docker compose <args>` on this project; `StackError` (with its last lines) when it fails."""
         if not self.compose_file.exists():
             raise StackError(
                 f"compose file {self.compose_file} does not exist",
@@ -111,6 +114,7 @@ class ComposeStack:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
 
     def services(self) -> list[str]:
+        """Every service the compose file declares."""
         return self.compose("config", "--services").stdout.split()
 
     def config(self) -> dict:
@@ -126,6 +130,7 @@ class ComposeStack:
 
     # --- inspection through the SDK ---------------------------------------------------------
     def container_attrs(self) -> list[dict]:
+        """`docker inspect` of every container of the project, running or not."""
         client = docker_client()
         found = client.api.containers(all=True, filters={"label": f"{COMPOSE_PROJECT}={self.project}"})
         attrs = []
@@ -137,13 +142,15 @@ class ComposeStack:
         return attrs
 
     def targets(self) -> list[Target]:
-        return sorted((Target.from_attrs(a) for a in self.container_attrs()), key=lambda t: t.service)
+        """Every container of the project, chaos-allowed or not, running or not, sorted by service."""
+        return sorted((target_from_attrs(a) for a in self.container_attrs()), key=lambda t: t.service)
 
     def select(self, labels: Mapping[str, str], *, chaos_only: bool = True) -> list[Target]:
         """Containers matching every label (short keys: datacenter, role, service)."""
         return select_targets(self.targets(), labels, chaos_only=chaos_only)
 
     def container_of(self, service: str) -> Target:
+        """The container of `service`; `StackError` when it has none."""
         for target in self.targets():
             if target.service == service:
                 return target
@@ -171,8 +178,10 @@ class ComposeStack:
         )
 
     def edge_url(self) -> str:
+        """Base URL of the edge, as users reach it (`http://127.0.0.1:<port>`)."""
         host, port = self.published("edge", 80)
         return f"http://{host}:{port}"
 
     def edge_api(self) -> tuple[str, int]:
+        """Host address of the edge's runtime API (HAProxy's admin socket over TCP)."""
         return self.published("edge", 9999)

@@ -9,10 +9,10 @@ from tenacity import RetryError, retry, retry_if_exception_type, stop_after_dela
 
 from chaos.errors import ProbeFailed, StackError
 from chaos.log import get_logger
-from chaos.probes.edge import EdgeAPI, ServerState
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
-from chaos.stack.labels import Target
+from chaos.stack.haproxy_runtime import EdgeAPI, ServerState
+from chaos.stack.interface import Target
 
 log = get_logger(__name__)
 

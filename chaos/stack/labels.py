@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.stack.interface import Target
 
 DATACENTER = "entchaos.datacenter"
 ROLE = "entchaos.role"
@@ -14,35 +16,21 @@ COMPOSE_SERVICE = "com.docker.compose.service"
 ROLES = ("edge", "app", "db", "fallback", "client")
 
 
-@dataclass(frozen=True)
-class Target:
-    """One container as entchaos sees it."""
-
-    id: str
-    name: str
-    service: str
-    datacenter: str
-    role: str
-    chaos_allowed: bool
-    status: str
-    health: str | None
-    networks: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def from_attrs(cls, attrs: Mapping) -> Target:
-        labels = attrs["Config"]["Labels"] or {}
-        state = attrs["State"]
-        return cls(
-            id=attrs["Id"],
-            name=attrs["Name"].lstrip("/"),
-            service=labels.get(COMPOSE_SERVICE, attrs["Name"].lstrip("/")),
-            datacenter=labels.get(DATACENTER, "-"),
-            role=labels.get(ROLE, "-"),
-            chaos_allowed=labels.get(CHAOS) == CHAOS_ALLOWED,
-            status=state.get("Status", "unknown"),
-            health=(state.get("Health") or {}).get("Status"),
-            networks=tuple(sorted((attrs["NetworkSettings"].get("Networks") or {}).keys())),
-        )
+def target_from_attrs(attrs: Mapping[str, Any]) -> Target:
+    """A `Target` from what `docker inspect` says of a container (its labels, state and networks)."""
+    labels = attrs["Config"]["Labels"] or {}
+    state = attrs["State"]
+    return Target(
+        id=attrs["Id"],
+        name=attrs["Name"].lstrip("/"),
+        service=labels.get(COMPOSE_SERVICE, attrs["Name"].lstrip("/")),
+        datacenter=labels.get(DATACENTER, "-"),
+        role=labels.get(ROLE, "-"),
+        chaos_allowed=labels.get(CHAOS) == CHAOS_ALLOWED,
+        status=state.get("Status", "unknown"),
+        health=(state.get("Health") or {}).get("Status"),
+        networks=tuple(sorted((attrs["NetworkSettings"].get("Networks") or {}).keys())),
+    )
 
 
 def matches(target: Target, criteria: Mapping[str, str]) -> bool:
@@ -55,6 +43,7 @@ def matches(target: Target, criteria: Mapping[str, str]) -> bool:
 
 
 def select(targets: Iterable[Target], criteria: Mapping[str, str], *, chaos_only: bool = True) -> list[Target]:
+    """The targets matching every criterion, sorted by service; only chaos-allowed ones unless told otherwise."""
     chosen = [t for t in targets if matches(t, criteria)]
     if chaos_only:
         chosen = [t for t in chosen if t.chaos_allowed]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chaos.errors import ProbeFailed
-from chaos.probes.edge import ServerState
 from chaos.stack.compose import ComposeStack
+from chaos.stack.haproxy_runtime import ServerState
 from chaos.stack.health import edge_view
-from chaos.stack.labels import Target
+from chaos.stack.interface import Target
 
 
 @dataclass
@@ -21,7 +21,7 @@ class StackStatus:
 
     def rows(self) -> list[tuple[str, ...]]:
         by_server = {s.server: s for s in self.edge}
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for t in sorted(self.targets, key=lambda t: (t.datacenter, t.role, t.service)):
             seen = by_server.get(t.service)
             edge = f"{seen.status} ({seen.last_change_s}s)" if seen else "-"

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
 
 from chaos.probes import cpu
-from chaos.probes.base import ProbeContext
-
-
-@dataclass
-class Target:
-    id: str
-    role: str = "app"
-    status: str = "running"
+from chaos.probes.base import Measurement, ProbeContext
+from tests.fakes import FakeStack, fake_target
 
 
 class FakeContainer:
@@ -31,17 +24,13 @@ class FakeContainer:
         return {"cpu_stats": {"cpu_usage": {"total_usage": usage}}}
 
 
-def measure(monkeypatch, containers: dict[str, FakeContainer]) -> float:
+def measure(monkeypatch, containers: dict[str, FakeContainer]) -> Measurement:
     client = SimpleNamespace(containers=SimpleNamespace(get=containers.__getitem__))
-
-    class Stack:
-        def targets(self) -> list[Target]:
-            return [Target(i) for i in containers]
-
+    stack = FakeStack(containers=[fake_target(i, i, "sbg", "app") for i in containers])
     times = iter([0.0, 0.1])
     monkeypatch.setattr(cpu, "docker_client", lambda: client)
     monkeypatch.setattr(cpu.time, "monotonic", lambda: next(times))
-    return cpu.CpuUtilisation({"sample_s": 0.01}).measure(ProbeContext(stack=Stack()))  # type: ignore[arg-type]
+    return cpu.CpuUtilisation({"sample_s": 0.01}).measure(ProbeContext(stack=stack))
 
 
 def test_the_busiest_replica_counts_against_its_own_limit(monkeypatch) -> None:

@@ -145,8 +145,8 @@ def test_recover_checks_the_revert_and_says_so(tmp_path: Path) -> None:
     assert not failed.ok and "effect is still there" in failed.failed[0][1]
     assert failed.effects["hit"].verified is False
     # Someone restarted the containers: the next recover sees the effect gone and closes the fault.
-    for target in world.stack.targets:
-        target.state = "running"
+    for target in world.stack.containers:
+        target.status = "running"
     recovery = recover(result.folder, world.stack, state_dir=tmp_path / "state", faults=faults, probes=probes)
     assert recovery.ok and recovery.effects["hit"].verified
     assert pending_faults(result.journal) == []

@@ -113,7 +113,7 @@ def test_sigkilled_run_leaves_its_fault_in_the_journal_and_frees_the_lock(tmp_pa
     assert [f.step_id for f in pending_faults(journal)] == ["kill"]
     world = FakeWorld(tmp_path)  # a new process's view: the containers are still killed
     for target in world.stack.select({"datacenter": "sbg", "role": "app"}):
-        target.state = "killed"
+        target.status = "killed"
     faults, probes = world.registries
     recovery = recover(journal.parent, world.stack, state_dir=tmp_path / "state", faults=faults, probes=probes)
     assert recovery.ok and set(world.stack.states().values()) == {"running"}

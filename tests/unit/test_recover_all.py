@@ -84,7 +84,7 @@ def test_every_killed_run_is_found_and_reverted_newest_first_then_nothing(world:
     edge = world.stack.by_id("edge0")
     journal(FaultInjecting(record=FaultRecord("fake-kill", "kill-edge", (TargetRef.of(edge),), {}, {})))
     journal.close()
-    edge.state = "killed"
+    edge.status = "killed"
     assert world.stack.states()["sbg-app1"] == "killed" and world.stack.states()["rbx-app1"] == "killed"
     assert len(run_folders(world.root / "reports")) == 4
 

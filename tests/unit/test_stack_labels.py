@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chaos.stack.labels import Target, select
+from chaos.stack.labels import select, target_from_attrs
 
 
 def attrs(name: str, dc: str, role: str, chaos: bool = True) -> dict:
@@ -21,10 +21,10 @@ def attrs(name: str, dc: str, role: str, chaos: bool = True) -> dict:
 
 
 TARGETS = [
-    Target.from_attrs(attrs("app-sbg-1", "sbg", "app")),
-    Target.from_attrs(attrs("app-rbx-1", "rbx", "app")),
-    Target.from_attrs(attrs("db-sbg", "sbg", "db")),
-    Target.from_attrs(attrs("edge", "national", "edge", chaos=False)),
+    target_from_attrs(attrs("app-sbg-1", "sbg", "app")),
+    target_from_attrs(attrs("app-rbx-1", "rbx", "app")),
+    target_from_attrs(attrs("db-sbg", "sbg", "db")),
+    target_from_attrs(attrs("edge", "national", "edge", chaos=False)),
 ]
 
 
