@@ -35,7 +35,7 @@ def _chaos_services(stack: ComposeStack) -> dict[str, dict[str, str]]:
 def stack_facts(stack: ComposeStack) -> dict[str, Any]:
     """What every playbook may use: the chaos-allowed containers by service, compose access, edge API, layout."""
     running = {t.service: t for t in stack.targets()}
-    services = {
+    services: dict[str, dict[str, Any]] = {
         name: {
             "id": running[name].id if name in running else None,
             "role": labels.get(ROLE, "-"),

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,12 @@ class PlaybookResult:
 
 
 def available() -> list[str]:
+    """The shipped playbooks: `playbooks/<name>.yml`, by name."""
     return sorted(p.stem for p in PLAYBOOKS.glob("*.yml"))
 
 
 def playbook_path(name: str) -> Path:
+    """`playbooks/<name>.yml`; `InvalidInput` naming the shipped ones when there is none."""
     path = PLAYBOOKS / f"{name}.yml"
     if not path.exists():
         raise InvalidInput(f"no playbook named {name!r}", fix=f"choose one of: {', '.join(available())}")
@@ -114,16 +117,19 @@ def _failure(runner: Any) -> tuple[str | None, str | None]:
 def run_playbook(
     name: str,
     stack: ComposeStack,
-    extravars: dict[str, Any] | None = None,
+    extravars: Mapping[str, Any] | None = None,
     *,
     artifacts_root: Path | None = None,
     timeout_s: int = 600,
-    cancel: Any = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> PlaybookResult:
+    """Run `playbooks/<name>.yml` on the stack's facts and the call's typed `extravars`; the result, failed or not.
+
+    `cancel` is polled by ansible-runner: once it returns True the run stops (status `canceled`)."""
     import ansible_runner  # heavy import, only when a playbook runs
 
     path = playbook_path(name)
-    params = typed_params(name, extravars or {})
+    params = typed_params(name, dict(extravars or {}))
     facts = playbook_facts(name, params, stack)
     root = artifacts_root or (PROJECT_ROOT / ".entchaos" / "playbooks")
     private = root / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
@@ -200,8 +206,9 @@ def redact_artifacts(folder: Path) -> None:
             path.write_text(masked, encoding="utf-8")
 
 
-def run_playbook_or_raise(name: str, stack: ComposeStack, extravars: dict[str, Any] | None = None,
+def run_playbook_or_raise(name: str, stack: ComposeStack, extravars: Mapping[str, Any] | None = None,
                           **kwargs: Any) -> PlaybookResult:
+    """`run_playbook`, raising `PlaybookFailed` (the failing task, its message, the artefacts) unless it succeeded."""
     result = run_playbook(name, stack, extravars, **kwargs)
     if not result.ok:
         raise PlaybookFailed(
@@ -219,6 +226,8 @@ class AnsiblePlaybooks:
         self.stack = stack
         self.artifacts_root = artifacts_root
 
-    def run(self, name: str, extravars: dict[str, Any], *, timeout_s: float, cancel: Any = None) -> None:
+    def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float,
+            cancel: Callable[[], bool] | None = None) -> None:
+        """Run one playbook to its end; `PlaybookFailed` when it fails, stopped early once `cancel()` is True."""
         run_playbook_or_raise(name, self.stack, dict(extravars), artifacts_root=self.artifacts_root,
                               timeout_s=int(timeout_s), cancel=cancel)

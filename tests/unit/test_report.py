@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from chaos.engine.result import RunResult
 from chaos.report.console import ConsoleView
 from chaos.report.writer import FILES, write_reports
 from tests.fakes import FakeLoad, FakeWorld
@@ -30,7 +31,7 @@ def world(tmp_path: Path) -> FakeWorld:
 SLOW = "  - id: slow\n    playbook: slow\n    extravars: {seconds: 0.3}\n  - id: failover\n"
 
 
-def run_fire(world: FakeWorld, text: str | None = None, console: io.StringIO | None = None):  # type: ignore[no-untyped-def]
+def run_fire(world: FakeWorld, text: str | None = None, console: io.StringIO | None = None) -> RunResult:
     text = (text or (DATA / "datacenter-fire.yaml").read_text()).replace("  - id: failover\n", SLOW)
     runbook = world.parse(text, "datacenter-fire.yaml")
     listeners = [ConsoleView(console)] if console is not None else []

@@ -16,6 +16,7 @@ from chaos.model.loader import parse_runbook
 from chaos.remediation import params
 from chaos.remediation import runner as playbook
 from chaos.remediation.params import PLAYBOOKS, RESERVED
+from chaos.stack.compose import ComposeStack
 from chaos.stack.haproxy_runtime import MAP_PATH, EdgeAPI, plain_line, plain_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def parse(steps: str):
 def problems(steps: str) -> list[str]:
     with pytest.raises(RunbookInvalid) as info:
         parse(steps)
-    return [str(p) for p in info.value.problems]  # type: ignore[attr-defined]
+    return [str(p) for p in info.value.problems]
 
 
 # ---- playbook parameters ----------------------------------------------------------------------------------------
@@ -124,7 +125,8 @@ def test_a_jinja_lookup_in_any_value_runs_nothing(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(playbook, "playbook_path", lambda name: play)
     monkeypatch.setattr(playbook, "typed_params", lambda name, extravars: None)
     monkeypatch.setattr(playbook, "playbook_facts", lambda name, params, stack: facts)
-    result = playbook.run_playbook("probe", stack=None, artifacts_root=tmp_path / "runs", timeout_s=120)  # type: ignore[arg-type]
+    stack = ComposeStack.from_env("entchaos-unused", tmp_path / "compose.yaml")  # the facts above replace its own
+    result = playbook.run_playbook("probe", stack=stack, artifacts_root=tmp_path / "runs", timeout_s=120)
     assert result.ok, result.message
     assert not marker.exists()
     echoed, keys = out.read_text().splitlines()
