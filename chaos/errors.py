@@ -5,6 +5,8 @@ The exit code of the CLI comes from the exception class (see DESIGN.md, "Results
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ChaosError(Exception):
     """Root of every error entchaos raises on purpose."""
@@ -32,7 +34,12 @@ class InvalidInput(ChaosError):
 
 
 class RunbookInvalid(InvalidInput):
-    """A runbook failed validation; `where` is file:line."""
+    """A runbook failed validation; `where` is file:line, `problems` every problem found (each file:line)."""
+
+    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None,
+                 problems: Sequence[object] = ()) -> None:
+        super().__init__(what, where=where, fix=fix)
+        self.problems = list(problems)
 
 
 class EnvironmentProblem(ChaosError):

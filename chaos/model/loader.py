@@ -10,11 +10,9 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from chaos import safe_yaml
@@ -22,30 +20,13 @@ from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
 from chaos.limits import MAX_FILE_BYTES, MAX_RATE, MAX_SCALE
 from chaos.model import runbook as m
+from chaos.model.extends import WORDS, ExtendsProblems, resolve
+from chaos.model.located import Loc, Locator, Problem
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
 
-Loc = tuple[str | int, ...]
 MAX_PROBLEMS = 20  # listed at most: a hostile runbook can have thousands
-MAX_MESSAGE = 400  # characters of one problem's message
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    path: str
-    message: str
-
-    def __post_init__(self) -> None:  # a message quotes the runbook: never more than a screen of it
-        if len(self.message) > MAX_MESSAGE:
-            object.__setattr__(self, "message", self.message[:MAX_MESSAGE] + "…")
-        if len(self.path) > MAX_MESSAGE:
-            object.__setattr__(self, "path", self.path[:MAX_MESSAGE] + "…")
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path or '<top>'}: {self.message}"
 
 
 def load_runbook(
@@ -79,10 +60,13 @@ def parse_runbook(
         raise _invalid([Problem(source, 1, "", f"expected at most {MAX_FILE_BYTES} characters, found {len(text)}")])
     try:  # bounded: depth, values after alias expansion, duplicate keys (chaos.safe_yaml)
         root = safe_yaml.compose(text)
-        data = safe_yaml.construct(root)
+        merged = resolve(root, source)  # `extends`: the parents' nodes merged in, each with its file
+        data = safe_yaml.construct(merged.root)
     except YamlProblem as problem:
         raise _invalid([Problem(source, problem.line, "", problem.message)]) from None
-    locate = _Locator(source, root)
+    except ExtendsProblems as exc:
+        raise _invalid(exc.problems[:MAX_PROBLEMS]) from None
+    locate = Locator(source, merged.root, merged.origins, merged.via)
     if not isinstance(data, dict):
         raise _invalid([locate.problem((), f"expected a mapping (metadata, steps, …), found {_found(data)}")])
     try:
@@ -90,8 +74,8 @@ def parse_runbook(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)[:MAX_PROBLEMS]
         raise _invalid([locate.problem(err["loc"], _explain(err)) for err in errors]) from None
-    runbook = _name_steps(runbook).from_source(source)
-    runbook, profile_problems = _resolve_profile_file(runbook, source, locate)
+    runbook = _rebase_compose_file(_name_steps(runbook).from_source(source), source, locate)
+    runbook, profile_problems = _resolve_profile_file(runbook, locate)
     semantic = itertools.islice(_semantic_problems(runbook, locate, faults, probes, playbooks), MAX_PROBLEMS)
     problems = (profile_problems + list(semantic))[:MAX_PROBLEMS]
     if problems:
@@ -99,16 +83,31 @@ def parse_runbook(
     return runbook
 
 
-def _resolve_profile_file(runbook: m.Runbook, source: str, locate: _Locator) -> tuple[m.Runbook, list[Problem]]:
-    """`profile: file:PATH` is relative to the runbook's folder and stays inside it (no `..`, no absolute path or
-    symbolic link out of it); the file is read and checked now (`chaos.load.schedule.load_profile`)."""
+def _folder_of(file: str) -> Path:
+    """The folder a path written in `file` is relative to (the working directory for a runbook given as text)."""
+    return Path(file).resolve().parent if Path(file).is_file() else Path.cwd().resolve()
+
+
+def _rebase_compose_file(runbook: m.Runbook, source: str, locate: Locator) -> m.Runbook:
+    """A relative `stack.compose_file` inherited through `extends` is relative to the parent that wrote it."""
+    file = runbook.stack.compose_file
+    written_in = locate.file(("stack", "compose_file"))
+    if file is None or Path(file).is_absolute() or written_in == source:
+        return runbook
+    stack = runbook.stack.model_copy(update={"compose_file": str(_folder_of(written_in) / file)})
+    return runbook.model_copy(update={"stack": stack})
+
+
+def _resolve_profile_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbook, list[Problem]]:
+    """`profile: file:PATH` is relative to the folder of the runbook that writes it and stays inside it (no `..`,
+    no absolute path or symbolic link out of it); the file is read and checked now (`load_profile`)."""
     from chaos.load.schedule import load_profile
 
     load = runbook.load
     if load is None or not load.profile or not load.profile.startswith("file:"):
         return runbook, []
     where = ("load", "profile")
-    folder = Path(source).resolve().parent if Path(source).is_file() else Path.cwd().resolve()
+    folder = _folder_of(locate.file(where))
     path = (folder / load.profile.removeprefix("file:")).resolve()
     if not path.is_relative_to(folder):
         return runbook, [locate.problem(where, f"expected a profile file inside the runbook's folder {clip(folder)}, "
@@ -125,52 +124,11 @@ def _resolve_profile_file(runbook: m.Runbook, source: str, locate: _Locator) -> 
 def _invalid(problems: Sequence[Problem]) -> RunbookInvalid:
     first = problems[0]
     if len(problems) == 1:
-        exc = RunbookInvalid(f"{first.path or '<top>'}: {first.message}", where=f"{first.file}:{first.line}")
-    else:
-        listing = "\n  ".join(str(p) for p in problems)
-        exc = RunbookInvalid(f"{len(problems)} problems in the runbook:\n  {listing}", fix="nothing was run")
-    exc.problems = list(problems)  # type: ignore[attr-defined]
-    return exc
-
-
-# ---- locations -------------------------------------------------------------------------------------------------
-
-
-class _Locator:
-    def __init__(self, source: str, root: yaml.Node | None) -> None:
-        self.source, self.root = source, root
-
-    def line(self, loc: Loc) -> int:
-        node = self.root
-        if node is None:
-            return 1
-        for index, part in enumerate(loc):
-            if isinstance(part, str) and part.startswith("<"):  # a union tag, not a YAML key
-                continue
-            last = index == len(loc) - 1
-            if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if k.value == part), None)
-                if pair is None:
-                    break  # a missing field: point at the mapping that lacks it
-                node = pair[0] if last else pair[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-            else:
-                break
-        return node.start_mark.line + 1
-
-    def problem(self, loc: Loc, message: str) -> Problem:
-        return Problem(self.source, self.line(loc), _dotted(loc), message)
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not part.startswith("<") and part != "[key]":  # "[key]": pydantic's mark for a mapping's key
-            out += f".{part}" if out else part
-    return out
+        return RunbookInvalid(f"{first.path or '<top>'}: {first.message}{first.extended_by()}",
+                              where=f"{first.file}:{first.line}", problems=problems)
+    listing = "\n  ".join(str(p) for p in problems)
+    return RunbookInvalid(f"{len(problems)} problems in the runbook:\n  {listing}", fix="nothing was run",
+                          problems=problems)
 
 
 def _found(value: Any) -> str:
@@ -181,7 +139,7 @@ def _found(value: Any) -> str:
 
 
 def _vocabulary() -> list[str]:
-    words: set[str] = set()
+    words: set[str] = set(WORDS)
     for obj in vars(m).values():
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             for name, info in obj.model_fields.items():
@@ -221,7 +179,7 @@ def _name_steps(runbook: m.Runbook) -> m.Runbook:
 
 def _semantic_problems(
     runbook: m.Runbook,
-    locate: _Locator,
+    locate: Locator,
     faults: Registry[type[Fault]],
     probes: Registry[type[Probe]],
     playbooks: Collection[str] | None,
@@ -278,7 +236,7 @@ def _semantic_problems(
 
 
 def _playbook_problems(
-    step: m.PlaybookStep, loc: Loc, locate: _Locator, playbooks: Collection[str]
+    step: m.PlaybookStep, loc: Loc, locate: Locator, playbooks: Collection[str]
 ) -> Iterable[Problem]:
     """The playbook exists, and its `extravars` fit its parameter model (`chaos.remediation.params`)."""
     from chaos.remediation.params import PLAYBOOKS, reserved
@@ -309,7 +267,7 @@ def _has_baseline(runbook: m.Runbook) -> bool:
 
 
 def _fault_problems(
-    step: m.FaultStep, loc: Loc, locate: _Locator, faults: Registry[type[Fault]], ids: dict[str, Loc], order: list[str]
+    step: m.FaultStep, loc: Loc, locate: Locator, faults: Registry[type[Fault]], ids: dict[str, Loc], order: list[str]
 ) -> Iterable[Problem]:
     if step.fault not in faults:
         yield locate.problem((*loc, "fault"), f"expected a known fault, found: {faults.unknown_message(step.fault)}")
@@ -331,7 +289,7 @@ def _fault_problems(
 
 
 def _deferred_load_problems(
-    runbook: m.Runbook, load: m.LoadSpec, locate: _Locator, order: list[str]
+    runbook: m.Runbook, load: m.LoadSpec, locate: Locator, order: list[str]
 ) -> Iterable[Problem]:
     if load.start_after not in order:
         yield locate.problem(("load", "start_after"), f"expected the id of a step, found `{load.start_after}`")
@@ -347,7 +305,7 @@ def _deferred_load_problems(
 
 
 def _revert_problems(
-    runbook: m.Runbook, step: m.RevertStep, loc: Loc, locate: _Locator, faults: Registry[type[Fault]], order: list[str]
+    runbook: m.Runbook, step: m.RevertStep, loc: Loc, locate: Locator, faults: Registry[type[Fault]], order: list[str]
 ) -> Iterable[Problem]:
     fault = next((s for s in runbook.steps if s.step_id == step.revert), None)
     where = (*loc, "revert")
@@ -367,7 +325,7 @@ def _revert_problems(
 
 
 def _probe_problems(
-    name: str, params: dict[str, Any], loc: Loc, locate: _Locator, probes: Registry[type[Probe]]
+    name: str, params: dict[str, Any], loc: Loc, locate: Locator, probes: Registry[type[Probe]]
 ) -> Iterable[Problem]:
     if name not in probes:
         yield locate.problem(loc, f"expected a known probe, found: {probes.unknown_message(name)}")
@@ -375,7 +333,7 @@ def _probe_problems(
     yield from _params_problems(probes.get(name).Params, params, (*loc[:-1], "params"), locate)
 
 
-def _params_problems(schema: type[BaseModel], params: dict[str, Any], loc: Loc, locate: _Locator) -> Iterable[Problem]:
+def _params_problems(schema: type[BaseModel], params: dict[str, Any], loc: Loc, locate: Locator) -> Iterable[Problem]:
     try:
         schema.model_validate(params)
     except ValidationError as exc:
