@@ -44,6 +44,7 @@ def _stack(args: argparse.Namespace) -> ComposeStack:
 
 
 def cmd_stack_build(args: argparse.Namespace) -> int:
+    """`entchaos stack build`: the bundled stack's images, those out of date only (unless --force)."""
     from chaos.stack.images import build_all
 
     built = build_all(force=args.force, no_cache=args.no_cache)
@@ -52,6 +53,7 @@ def cmd_stack_build(args: argparse.Namespace) -> int:
 
 
 def cmd_stack_up(args: argparse.Namespace) -> int:
+    """`entchaos stack up`: images built if needed, the stack started, then healthy, then shown."""
     from chaos.stack.health import wait_ready
     from chaos.stack.status import stack_status
 
@@ -77,6 +79,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
 
 
 def cmd_stack_down(args: argparse.Namespace) -> int:
+    """`entchaos stack down`: every container, network and volume of the project removed."""
     stack = _stack(args)
     stack.down()
     print(f"project {stack.project}: every container, network and volume removed")
@@ -84,6 +87,7 @@ def cmd_stack_down(args: argparse.Namespace) -> int:
 
 
 def cmd_stack_status(args: argparse.Namespace) -> int:
+    """`entchaos stack status`: each container by datacenter and role, and the edge's view."""
     from chaos.stack.status import stack_status
 
     print(stack_status(_stack(args)).render())
@@ -91,6 +95,7 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    """`entchaos load`: open-model load from this host, or from a client container (`--from`)."""
     from chaos.load.cli_args import run_from_args
     from chaos.load.remote import run_remote
 
@@ -121,6 +126,7 @@ def _strip_options(argv: list[str], names: set[str]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """`entchaos validate`: each runbook checked, nothing touched; `RunbookInvalid` says file:line."""
     from chaos.launch import validate
 
     for path in args.runbooks:
@@ -130,6 +136,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    """`entchaos plan`: what the runbook will hit, in what order, resolved on the running stack."""
     from chaos.launch import plan, stack_for, validate
 
     runbook = validate(args.runbook)
@@ -138,6 +145,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`entchaos run`: the runbook run, its verdict printed; the exit code is the verdict's."""
     from chaos.launch import run, stack_for, validate
 
     runbook = validate(args.runbook)
@@ -153,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    """`entchaos recover`: revert what killed runs left, from their journals (one run, or every one)."""
     from chaos.engine.journal import read_run
     from chaos.engine.recover_stack import recover_everything, stack_of_run
     from chaos.launch import REPORTS_DIR, recover_run
@@ -203,6 +212,7 @@ def _print_recovery(folder: Path, recovery: Recovery) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every `entchaos` command and its options."""
     parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default: info)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `entchaos` console script; exit codes (DESIGN.md): 0 pass, 1 fail, 2 invalid, 3 aborted, 4 environment."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)

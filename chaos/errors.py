@@ -21,6 +21,7 @@ class ChaosError(Exception):
 
     @property
     def message(self) -> str:
+        """What, where (`where: what`), then `-> fix`: the line the CLI prints."""
         parts = [f"{self.where}: {self.what}" if self.where else self.what]
         if self.fix:
             parts.append(f"-> {self.fix}")
@@ -49,6 +50,7 @@ class EnvironmentProblem(ChaosError):
 
 
 class DockerUnavailable(EnvironmentProblem):
+    """No Docker engine answers."""
     pass
 
 

@@ -66,6 +66,7 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
+    """The run began; `folder` is where its journal and reports go."""
     kind: ClassVar[str] = "run_started"
     durable: ClassVar[bool] = True
     run_id: str
@@ -78,6 +79,7 @@ class RunStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepPlanned(Event):
+    """A step the run will take (announced before anything starts), with the targets it resolved."""
     kind: ClassVar[str] = "step_planned"
     phase: str  # steps | rollback
     step_id: str
@@ -88,12 +90,14 @@ class StepPlanned(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PhaseStarted(Event):
+    """The run entered a phase."""
     kind: ClassVar[str] = "phase_started"
     phase: str  # hypothesis-before | steps | verify | hypothesis-after | rollback
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoadStarted(Event):
+    """The load began (`profile`: its schedule's name; `source`: host or a client network)."""
     kind: ClassVar[str] = "load_started"
     profile: str | None = None
     source: str | None = None
@@ -101,6 +105,7 @@ class LoadStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class LoadStopped(Event):
+    """The load ended: what it sent and how many failed."""
     kind: ClassVar[str] = "load_stopped"
     requests: int = 0
     failures: int = 0
@@ -118,6 +123,7 @@ class LoadSampled(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepStarted(Event):
+    """A step began."""
     kind: ClassVar[str] = "step_started"
     phase: str
     step_id: str
@@ -127,6 +133,7 @@ class StepStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepFinished(Event):
+    """A step ended (`ok`, or the `error` that stopped it)."""
     kind: ClassVar[str] = "step_finished"
     phase: str
     step_id: str
@@ -152,6 +159,7 @@ class FaultInjecting(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class FaultInjected(Event):
+    """The fault is applied; its record now holds the state its revert needs."""
     kind: ClassVar[str] = "fault_injected"
     durable: ClassVar[bool] = True
     record: FaultRecord  # completed by inject
@@ -170,6 +178,7 @@ def _decode_record(values: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class FaultReverted(Event):
+    """A fault's revert ended, by whom (`by`); a failed revert (`ok` False) leaves it pending."""
     kind: ClassVar[str] = "fault_reverted"
     durable: ClassVar[bool] = True
     step_id: str
@@ -182,6 +191,7 @@ class FaultReverted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckDone(Event):
+    """A hypothesis or verification check: what was expected, what was observed, passed or not."""
     kind: ClassVar[str] = "check_done"
     name: str
     phase: str
@@ -194,6 +204,7 @@ class CheckDone(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class MetricRecorded(Event):
+    """A figure of the run (its name carries its unit); it goes to summary.json's `metrics`."""
     kind: ClassVar[str] = "metric_recorded"
     name: str
     value: float | int | None
@@ -202,6 +213,7 @@ class MetricRecorded(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StopConditionBreached(Event):
+    """A stop condition held out of bounds for `for_s` seconds: the run aborts."""
     kind: ClassVar[str] = "stop_condition_breached"
     durable: ClassVar[bool] = True
     name: str
@@ -212,6 +224,7 @@ class StopConditionBreached(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ManualPrompt(Event):
+    """People are asked to act (a manual step), within `timeout_s` when set."""
     kind: ClassVar[str] = "manual_prompt"
     step_id: str
     instruction: str
@@ -220,6 +233,7 @@ class ManualPrompt(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RunInterrupted(Event):
+    """The run was stopped (a stop condition, Ctrl-C, SIGTERM, a crash): rollback follows."""
     kind: ClassVar[str] = "run_interrupted"
     durable: ClassVar[bool] = True
     reason: str
@@ -227,6 +241,7 @@ class RunInterrupted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
+    """The run's end: its verdict and exit code; the reports are written from here."""
     kind: ClassVar[str] = "run_finished"
     durable: ClassVar[bool] = True
     verdict: str  # pass | fail | aborted | error
@@ -335,10 +350,12 @@ class Bus:
         self._lock = threading.RLock()
 
     def subscribe(self, listener: Listener) -> None:
+        """Add a listener: it hears every event emitted from now on."""
         with self._lock:
             self._listeners.append(listener)
 
     def emit(self, event: Event) -> None:
+        """Give `event` to each listener in turn; a listener's failure is logged, except when it must stop the run."""
         with self._lock:
             for listener in self._listeners:
                 try:

@@ -27,6 +27,7 @@ STATE_DIR = PROJECT_ROOT / ".entchaos"
 
 
 def validate(path: str | Path) -> m.Runbook:
+    """The typed runbook of `path`, checked against the faults, probes and playbooks this toolkit has."""
     return load_runbook(path, playbooks=available())
 
 
@@ -52,6 +53,7 @@ def plan(runbook: m.Runbook, stack: ComposeStack) -> Plan:
 
 def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
         reports_dir: Path = REPORTS_DIR) -> RunResult:
+    """Run `runbook` on `stack` with the real parts: the journal and reports land in `reports_dir`."""
     return Engine(
         runbook,
         stack,
@@ -65,5 +67,6 @@ def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
 
 
 def recover_run(folder: str | Path, stack: ComposeStack) -> Recovery:
+    """Revert what the run in `folder` left in `stack`, from its journal."""
     return recover(folder, stack, playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
                    listeners=[ConsoleView(sys.stderr)], state_dir=STATE_DIR, known_playbooks=available())

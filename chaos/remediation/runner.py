@@ -43,6 +43,7 @@ class PlaybookResult:
 
     @property
     def ok(self) -> bool:
+        """ansible-runner said `successful` and the playbook's return code is 0."""
         return self.status == "successful" and self.rc == 0
 
 

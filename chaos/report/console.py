@@ -56,6 +56,7 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
 
 
 class ConsoleView:
+    """A bus listener writing one timestamped line per event (`LINES` says which words)."""
     def __init__(self, stream: TextIO | None = None, *, show_plan: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.show_plan = show_plan

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def new_run_folder(reports_dir: str | Path, runbook: str, now: datetime | None = None) -> Path:
+    """A new, empty `reports_dir/<runbook>/<UTC stamp>/` (suffixed -1, -2 ... when taken)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     base = Path(reports_dir) / runbook
     base.mkdir(parents=True, exist_ok=True)

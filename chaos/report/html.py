@@ -55,6 +55,7 @@ def cards_html(metrics: Mapping[str, Any], failed: frozenset[str] = frozenset())
 
 
 def impact_table(faults: Sequence[Mapping[str, Any]]) -> str:
+    """Each fault's impact: window, served share, outage, failures, recovery."""
     rows = []
     for f in faults:
         i = f.get("impact")
@@ -87,6 +88,7 @@ def _effect_cells(effect: Mapping[str, Any] | None) -> list[str]:
 
 
 def effect_table(faults: Sequence[Mapping[str, Any]]) -> str:
+    """Whether each fault took effect, and was gone after its revert, with the evidence."""
     rows = [[_td(f["step_id"]), _td(f["fault"]), *_effect_cells(f.get("effect")),
              *_effect_cells(f.get("reverted_effect"))] for f in faults]
     return _table(["step", "fault", "effect", "evidence", "after the revert", "evidence"], rows,
@@ -94,6 +96,7 @@ def effect_table(faults: Sequence[Mapping[str, Any]]) -> str:
 
 
 def windows_table(windows: Sequence[Mapping[str, Any]]) -> str:
+    """Each measured window and its figures."""
     rows = [[_td(w["name"]), _num(_between(w.get("t0_s"), w.get("t1_s"))),
              _num(seconds(None if w.get("t0_s") is None or w.get("t1_s") is None else w["t1_s"] - w["t0_s"])),
              _num(figure("requests", w.get("requests"))), _num(figure("availability", w.get("availability"))),
@@ -104,6 +107,7 @@ def windows_table(windows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def report_html(summary: Mapping[str, Any]) -> str:
+    """report.html from the summary: one self-contained page."""
     verdict = summary["verdict"]
     checks = _table(["check", "phase", "expected", "observed", "result"], [
         [_td(c["name"]), _td(c.get("phase") or ""), _td(c["expected"] if isinstance(c["expected"], str)

@@ -15,6 +15,7 @@ def _text(value: Any) -> str:
 
 
 def junit_xml(summary: Mapping[str, Any]) -> str:
+    """junit.xml from the summary: one testcase per check, the run itself when it did not finish normally."""
     runbook = summary["runbook"]
     checks = summary["checks"]
     suite = ET.Element("testsuite", name=f"entchaos.{runbook}", timestamp=summary.get("started_at") or "",

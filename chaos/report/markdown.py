@@ -23,6 +23,7 @@ def _took(value: float | None) -> str:
 
 
 def summary_md(summary: Mapping[str, Any]) -> str:
+    """summary.md: verdict, figures, checks, impact, windows, faults, steps (and a game day's review)."""
     lines = [f"# {summary['runbook']}: {MARK.get(summary['verdict'], summary['verdict'])}", ""]
     if summary.get("description"):
         lines += [summary["description"], ""]
@@ -93,6 +94,7 @@ def impact_lines(fault: Mapping[str, Any]) -> list[str]:
 
 
 def impact_section(summary: Mapping[str, Any]) -> list[str]:
+    """The `## Impact` section: one sub-section per fault with a measured impact or effect."""
     lines = []
     for f in summary["faults"]:
         body = impact_lines(f)
@@ -102,6 +104,7 @@ def impact_section(summary: Mapping[str, Any]) -> list[str]:
 
 
 def windows_section(windows: list[Mapping[str, Any]]) -> list[str]:
+    """The `## Windows` table: each measured window and its figures."""
     if not windows:
         return []
     lines = ["", "## Windows", "", "| window | span | requests | availability | p50 | p95 | p99 | rate |",

@@ -46,6 +46,7 @@ class _Fold:
         return round(at - self.t0, 3)
 
     def add(self, e: ev.Event) -> None:
+        """Fold one event in: its type says what it adds."""
         match e:
             case ev.CheckDone():
                 self.checks.append({"name": e.name, "expected": e.expected, "observed": e.observed,

@@ -43,17 +43,20 @@ def nice_max(value: float) -> float:
 
 
 def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values from `lo` to `hi`, about `count` of them."""
     step = nice_step(hi - lo, count)
     first = math.ceil(lo / step - 1e-9) * step
     return [round(first + i * step, 9) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 def f1(v: float) -> str:
+    """A coordinate to one decimal: the SVG stays small."""
     return f"{v:.1f}"
 
 
 def rect(x1: float, y: float, x2: float, h: float, cls: str, title: str = "", min_w: float = 0.0,
          extra: str = "") -> str:
+    """A rectangle from `x1` to `x2` (at least `min_w` wide), with a tooltip when `title` is given."""
     width = max(x2 - x1, min_w)
     tip = f"<title>{escape(title)}</title>" if title else ""
     return (f'<rect x="{f1(x1)}" y="{f1(y)}" width="{f1(width)}" height="{f1(h)}" class="{cls}"{extra}>'

@@ -107,6 +107,7 @@ def merge(rows: Sequence[Row]) -> Row:
 
 @dataclass
 class Figure:
+    """The timeline being drawn: the summary, its load rows, the time scale, and the SVG parts so far."""
     summary: Mapping[str, Any]
     rows: list[Row]
     classes: bool
@@ -118,13 +119,16 @@ class Figure:
         return self.summary.get("baseline")
 
     def impacts(self) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        """Each fault with a measured impact, and that impact."""
         return [(f, f["impact"]) for f in self.summary.get("faults", []) if f.get("impact")]
 
     def span(self, t0: float | None, t1: float | None) -> tuple[float, float]:
+        """The pixels from `t0` to `t1` (seconds since the start; None: the end)."""
         return self.x(t0 or 0.0), self.x(t1 if t1 is not None else self.x.hi)
 
 
 def timeline_svg(summary: Mapping[str, Any]) -> str:
+    """The whole timeline of the run as one inline SVG."""
     rows, classes = rows_of(summary)
     steps = [s for s in summary.get("steps", []) if s.get("start_t_s") is not None]
     faults = summary.get("faults", [])

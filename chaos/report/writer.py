@@ -31,6 +31,7 @@ def write_reports(folder: str | Path) -> dict:
 
 
 class ReportWriter:
+    """A bus listener: every report written from the journal when the run finishes."""
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
