@@ -74,6 +74,7 @@ class Registry(Generic[T]):
             raise KeyError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: str) -> str:
+        """What to say of a name nobody registered: the closest known one, and every known one."""
         close = difflib.get_close_matches(name, self.names(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown {self.kind} {name!r}{hint}; known: {', '.join(self.names()) or 'none'}"
@@ -83,6 +84,7 @@ class Registry(Generic[T]):
         return name in self._classes
 
     def names(self) -> list[str]:
+        """Every registered name, sorted."""
         self.discover()
         return sorted(self._classes)
 

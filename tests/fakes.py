@@ -43,6 +43,7 @@ class FakeStack:
     history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (when, values) after each `set`
 
     def set(self, **values: Any) -> None:
+        """Change values (the outage a fake fault causes), remembering when."""
         if not self.history:
             self.history.append((0.0, dict(self.values)))  # what they were before the first change
         self.values.update(values)
@@ -54,6 +55,7 @@ class FakeStack:
         return self.values if len(before) == len(self.history) else before[-1]
 
     def changes_between(self, since: float, until: float) -> list[float]:
+        """When the values changed strictly between `since` and `until`."""
         return [when for when, _ in self.history if since < when < until]
 
     @classmethod
@@ -90,6 +92,7 @@ class FakeStack:
                          fix="measure this against a real stack, in an integration test")
 
     def by_id(self, target_id: str) -> Target:
+        """The container of that id (to change its status in place)."""
         return next(t for t in self.containers if t.id == target_id)
 
     def states(self) -> dict[str, str]:
@@ -199,6 +202,7 @@ class FakePlaybooks:
     resets: dict[str, Any] = field(default_factory=dict)
 
     def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
+        """Play the playbook `name` (see the class); raises `PlaybookFailed` for `fail`."""
         self.ran.append(name)
         if name == "fail":
             raise PlaybookFailed("TASK [promote standby] fatal: pg_ctl promote: server is not in standby mode")
@@ -217,6 +221,7 @@ class FakeOperator:
     asked: list[str] = field(default_factory=list)
 
     def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+        """Take `seconds` (or less, when the run is aborted)."""
         self.asked.append(step_id)
         abort.wait(self.seconds)
 
@@ -320,18 +325,21 @@ class FakeWorld:
         self.load.stack = self.load.stack or self.stack
 
     def parse(self, text: str, source: str = "runbook.yaml") -> Any:
+        """A runbook from YAML text, against the fake registries."""
         from chaos.model.loader import parse_runbook
 
         faults, probes = self.registries
         return parse_runbook(text, source, faults=faults, probes=probes)
 
     def load_file(self, path: Any) -> Any:
+        """A runbook from a file, against the fake registries."""
         from chaos.model.loader import load_runbook
 
         faults, probes = self.registries
         return load_runbook(path, faults=faults, probes=probes)
 
     def engine(self, runbook: Any, *, engine_class: Any = None, **options: Any) -> Any:
+        """An engine on the fake stack, load and playbooks; `options` override the defaults."""
         from chaos.engine.engine import Engine
 
         faults, probes = self.registries

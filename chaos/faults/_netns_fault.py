@@ -24,6 +24,7 @@ class Peer:
     target_address: str  # the target's, on that network
 
     def describe(self) -> dict[str, str]:
+        """The peer, for the evidence of an effect check."""
         return {"peer": self.service, "network": self.network, "peer_address": self.address,
                 "target_address": self.target_address}
 

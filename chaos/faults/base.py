@@ -66,9 +66,11 @@ class FaultRecord:
     reverted_by: str | None = None
 
     def with_state(self, **state: Any) -> FaultRecord:
+        """A copy with `state` completed by these keys."""
         return replace(self, state={**self.state, **state})
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as the journal writes it (JSON-serialisable)."""
         return {
             "fault": self.fault,
             "step_id": self.step_id,
@@ -81,6 +83,7 @@ class FaultRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultRecord:
+        """Read back what `to_dict` wrote."""
         return cls(
             fault=data["fault"],
             step_id=data["step_id"],
@@ -143,6 +146,7 @@ class FaultContext:
 
     @property
     def targets(self) -> tuple[TargetRef, ...]:
+        """The targets of the record being injected or reverted."""
         return self.record.targets
 
 

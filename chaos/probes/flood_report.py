@@ -22,6 +22,7 @@ REFUSED_AT_EDGE = ("shed", "error", "refused")
 
 
 def read_series(container) -> list[dict]:
+    """The flood generator's per-second rows from its container; `ProbeFailed` until it has ended."""
     data = read_file(container.id, SERIES_FILE)
     if data is None:
         raise ProbeFailed("the flood has not ended yet (no series in its container)", where=container.name)

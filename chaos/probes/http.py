@@ -17,6 +17,8 @@ from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 @dataclass(frozen=True)
 class HttpResult:
+    """One HTTP exchange as the client saw it; `status` None when nothing answered."""
+
     url: str
     status: int | None  # None: no answer (refused, reset, timeout)
     headers: dict[str, str]
@@ -25,17 +27,21 @@ class HttpResult:
     error: str | None = None
 
     def header(self, name: str) -> str | None:
+        """A response header by name (any case); None when absent."""
         return self.headers.get(name.lower())
 
 
 @dataclass(frozen=True)
 class HttpExpectation:
+    """What an answer should be: a status, a header, a body pattern, a latency bound (None: any)."""
+
     status: int | None = 200
     header: str | None = None  # "Name" (present) or "Name: value" (equal)
     body_matches: str | None = None  # a regular expression
     max_latency_ms: float | None = None
 
     def failures(self, result: HttpResult) -> list[str]:
+        """What in `result` breaks the expectation, one sentence each (none: it holds)."""
         problems = []
         if result.status is None:
             return [f"no answer from {result.url}: {result.error}"]
@@ -55,6 +61,7 @@ class HttpExpectation:
 
 def http_get(url: str, *, method: str = "GET", body: bytes | None = None, timeout_s: float = 5.0,
              headers: dict[str, str] | None = None) -> HttpResult:
+    """One request, timed; an answer with an error status is a result, no answer is one with `status` None."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     started = time.perf_counter()
     try:

@@ -45,6 +45,7 @@ class WindowParams(BaseModel):
 
 
 def select_window(stats: LoadStats, ctx: ProbeContext, p: WindowParams) -> Window:
+    """The window of the load's seconds that `p` describes (the run's fixed window when it has one)."""
     if ctx.window is not None:  # judged over a fixed window (the baseline)
         return stats.window(stats.offset_of(ctx.window[0]), stats.offset_of(ctx.window[1]))
     now_end = stats.offset_of(ctx.clock() - max(p.end_ago_s, SETTLE_S))
@@ -60,12 +61,14 @@ def select_window(stats: LoadStats, ctx: ProbeContext, p: WindowParams) -> Windo
 
 
 def describe_window(p: WindowParams) -> str:
+    """The window in words, for error messages."""
     if p.from_s is not None:
         return f"from {p.from_s:g} s to {p.to_s if p.to_s is not None else 'now'} s of the load"
     return f"since {p.since} + {p.since_offset_s:g} s" if p.since else f"in the last {p.window_s:g} s"
 
 
 def load_stats_of(ctx: ProbeContext) -> LoadStats:
+    """The generator's statistics of the run's load; `ProbeFailed` when no load runs."""
     if ctx.load is None:
         raise ProbeFailed("this probe reads the load statistics, but no load runs (yet)",
                           fix="add `load:` to the runbook, or measure after `load.start_after`")

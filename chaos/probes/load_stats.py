@@ -19,6 +19,8 @@ KINDS = ("all", "read", "write")
 
 @dataclass(frozen=True)
 class LoadReading:
+    """A figure over a window of the load, with how many requests it rests on."""
+
     value: float
     requests: int
     start_s: float
@@ -26,6 +28,7 @@ class LoadReading:
 
 
 def window_of(stats: LoadStats, start_unix: float, end_unix: float) -> tuple[float, float]:
+    """The load's own offsets (s) of two wall-clock instants."""
     return stats.offset_of(start_unix), stats.offset_of(end_unix)
 
 

@@ -75,6 +75,7 @@ class ComposeStack:
 
     @property
     def is_bundled(self) -> bool:
+        """Whether this is the bundled ENT stack of `fixtures/`."""
         return self.compose_file.resolve() == BUNDLED_COMPOSE_FILE
 
     def setting(self, name: str, default: str) -> str:
@@ -106,10 +107,12 @@ class ComposeStack:
         return done
 
     def up(self, services: Sequence[str] = ()) -> None:
+        """Start the services (all by default) from the images already built."""
         log.info("stack_starting", project=self.project, services=list(services) or "all")
         self.compose("up", "--detach", "--no-build", "--pull", "never", *services)
 
     def down(self) -> None:
+        """Remove every container, network and volume of the project."""
         log.info("stack_removing", project=self.project)
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
 

@@ -23,6 +23,7 @@ def _container(container_id: str):
 
 
 def exists(container_id: str) -> bool:
+    """Whether a container of that id exists (running or not)."""
     try:
         docker_client().api.inspect_container(container_id)
     except NotFound:
@@ -31,6 +32,7 @@ def exists(container_id: str) -> bool:
 
 
 def is_running(container_id: str) -> bool:
+    """Whether the container runs now (False when it is gone)."""
     try:
         return docker_client().api.inspect_container(container_id)["State"]["Running"]
     except NotFound:
@@ -38,6 +40,7 @@ def is_running(container_id: str) -> bool:
 
 
 def kill(container_id: str, signal: str = "SIGKILL") -> None:
+    """Send `signal` to the container (one that is not running is left as it is)."""
     try:
         _container(container_id).kill(signal=signal)
     except APIError as exc:
@@ -46,6 +49,7 @@ def kill(container_id: str, signal: str = "SIGKILL") -> None:
 
 
 def start(container_id: str) -> None:
+    """Run the container again: unpause it, or start it when it is stopped."""
     container = _container(container_id)
     if container.status == "paused":
         container.unpause()
@@ -54,6 +58,7 @@ def start(container_id: str) -> None:
 
 
 def pause(container_id: str) -> None:
+    """Freeze the container's processes (cgroup freezer)."""
     _container(container_id).pause()
 
 
@@ -68,11 +73,13 @@ def unpause(container_id: str) -> None:
 
 
 def networks_of(container_id: str) -> list[str]:
+    """The networks the container is connected to, sorted."""
     attrs = docker_client().api.inspect_container(container_id)
     return sorted((attrs["NetworkSettings"].get("Networks") or {}).keys())
 
 
 def disconnect(container_id: str, network: str) -> None:
+    """Cut the container from `network` (idempotent: a gone container or a missing link is fine)."""
     try:
         docker_client().api.disconnect_container_from_network(container_id, network, force=True)
     except NotFound:
@@ -83,6 +90,7 @@ def disconnect(container_id: str, network: str) -> None:
 
 
 def connect(container_id: str, network: str, aliases: list[str] | None = None) -> None:
+    """Connect the container to `network` with its `aliases` (idempotent: an existing link is fine)."""
     try:
         docker_client().api.connect_container_to_network(container_id, network, aliases=aliases)
     except APIError as exc:
@@ -91,6 +99,7 @@ def connect(container_id: str, network: str, aliases: list[str] | None = None) -
 
 
 def remove(container_id: str) -> None:
+    """Remove the container by force (SIGKILL if it runs), keeping its volumes; a gone one is fine."""
     try:
         docker_client().api.remove_container(container_id, force=True, v=False)
     except NotFound:
@@ -150,6 +159,7 @@ def destroyable_volumes(container_ids: Iterable[str]) -> VolumeVerdict:
 
 
 def remove_volume(name: str) -> None:
+    """Destroy a named volume (a gone one is fine)."""
     try:
         docker_client().api.remove_volume(name, force=True)
     except NotFound:
@@ -199,6 +209,7 @@ def state(container_id: str) -> str:
 
 
 def volume_exists(name: str) -> bool:
+    """Whether a named volume exists."""
     try:
         docker_client().api.inspect_volume(name)
     except NotFound:

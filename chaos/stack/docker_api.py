@@ -12,6 +12,7 @@ from chaos.errors import DockerUnavailable
 
 @lru_cache(maxsize=1)
 def docker_client() -> docker.DockerClient:
+    """The one Docker SDK client of this process; `DockerUnavailable` when no engine answers."""
     try:
         client = docker.from_env(timeout=120)
         client.ping()
@@ -24,6 +25,7 @@ def docker_client() -> docker.DockerClient:
 
 
 def engine_reachable() -> bool:
+    """Whether a Docker engine answers."""
     try:
         docker_client()
     except DockerUnavailable:

@@ -23,11 +23,14 @@ class NotReadyYet(Exception):
 
 @dataclass
 class Readiness:
+    """A stack found ready: its containers and the edge's view of its servers."""
+
     targets: list[Target]
     edge: list[ServerState]
 
 
 def edge_view(stack: ComposeStack) -> list[ServerState]:
+    """The edge's servers as HAProxy sees them (none when the stack has no edge)."""
     if not any(t.role == "edge" for t in stack.targets()):
         return []
     host, port = stack.edge_api()
@@ -43,6 +46,7 @@ def _last_log_lines(target: Target, lines: int = 5) -> str:
 
 
 def check_ready(stack: ComposeStack, expected_services: set[str]) -> Readiness:
+    """The stack's readiness now; `NotReadyYet` while it comes up, `StackError` when a container died."""
     targets = stack.targets()
     for t in targets:
         if t.status in ("exited", "dead") and t.service in expected_services:
@@ -67,6 +71,7 @@ def check_ready(stack: ComposeStack, expected_services: set[str]) -> Readiness:
 
 
 def wait_ready(stack: ComposeStack, *, deadline_s: float = 240.0, services: set[str] | None = None) -> Readiness:
+    """Poll `check_ready` every second until the stack is ready; `StackError` after `deadline_s`."""
     expected = services if services is not None else set(stack.services())
     started = time.monotonic()
     last: list[str] = [""]

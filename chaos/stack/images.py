@@ -24,12 +24,15 @@ HASH_LABEL = "entchaos.context-hash"
 
 @dataclass(frozen=True)
 class ImageSpec:
+    """One image the toolkit builds: its tag, its build context and what decides a rebuild."""
+
     tag: str
     context: Path
     dockerfile: str = "Dockerfile"  # relative to the context
     sources: tuple[Path, ...] = ()  # what decides a rebuild; default: the whole context
 
     def context_hash(self, base_id: str = "") -> str:
+        """A digest of the base image and of every source file: the image is rebuilt when it changes."""
         digest = hashlib.sha256(f"{BASE_IMAGE}@{base_id}".encode())
         for root in self.sources or (self.context,):
             files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
@@ -58,6 +61,7 @@ IMAGES = (
 
 
 def current_hash(tag: str) -> str | None:
+    """The context hash the image was built from (None when there is no such image)."""
     try:
         image = docker_client().images.get(tag)
     except ImageNotFound:
@@ -115,4 +119,5 @@ def build_image(spec: ImageSpec, *, force: bool = False, no_cache: bool = False)
 
 
 def build_all(*, force: bool = False, no_cache: bool = False) -> list[str]:
+    """Build every image that is out of date (all of them with `force`); the tags built."""
     return [spec.tag for spec in IMAGES if build_image(spec, force=force or no_cache, no_cache=no_cache)]

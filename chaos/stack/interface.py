@@ -61,6 +61,7 @@ class TargetRef:
         return cls(**{k: str(data.get(k, "")) for k in ("id", "name", "service", "datacenter", "role")})
 
     def to_dict(self) -> dict[str, str]:
+        """The reference as the journal writes it."""
         return asdict(self)
 
 

@@ -26,6 +26,7 @@ NETTOOLS_IMAGE = "entchaos/nettools:latest"
 
 
 def run_in_netns(container_id: str, script: str) -> str:
+    """Run `script` in a helper container inside the target's network namespace; its output."""
     try:
         out = docker_client().containers.run(
             NETTOOLS_IMAGE,
@@ -62,6 +63,7 @@ def qdisc_supported(kind: str) -> bool:
 
 
 def require_qdisc(kind: str, fault: str) -> None:
+    """Raise `UnsupportedFault` when this kernel lacks the `kind` qdisc that `fault` needs."""
     if not qdisc_supported(kind):
         raise UnsupportedFault(
             f"fault {fault!r} needs the '{kind}' qdisc, which this kernel does not have",
@@ -121,6 +123,7 @@ class NetnsAgent:
         return "ready" in logs
 
     def run(self, mode: str, *args: object) -> dict[str, Any]:
+        """Run one of the agent's probes (`mode`: connect, send, udp, count, syn, rtt); its JSON answer."""
         code, out = self._helper.exec_run(["python3", "-c", self.source, mode, *map(str, args)])
         text = out.decode(errors="replace").strip()
         if code != 0:

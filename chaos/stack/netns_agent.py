@@ -29,6 +29,7 @@ import time
 
 
 def serve(port: int, lifetime_s: float = 300.0) -> None:
+    """Listen on `port` (TCP: a byte sink and a datagram counter; UDP: tagged datagrams) until `lifetime_s`."""
     threading.Timer(lifetime_s, lambda: os._exit(0)).start()
     seen: dict = {}
     last = [0.0]
@@ -78,6 +79,7 @@ def serve(port: int, lifetime_s: float = 300.0) -> None:
 
 
 def connect(host: str, port: int, timeout_s: float) -> dict:
+    """One TCP connect: whether it succeeded and how long it took."""
     t0 = time.monotonic()
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
@@ -87,6 +89,7 @@ def connect(host: str, port: int, timeout_s: float) -> dict:
 
 
 def send(host: str, port: int, nbytes: int, timeout_s: float) -> dict:
+    """Send `nbytes` to a sink over TCP: the bytes it received and the rate (kbit/s)."""
     sock = socket.create_connection((host, port), timeout=timeout_s)
     sock.settimeout(timeout_s)
     sock.sendall(b"SINK\n")
@@ -103,6 +106,7 @@ def send(host: str, port: int, nbytes: int, timeout_s: float) -> dict:
 
 
 def udp(host: str, port: int, n: int, gap_s: float, tag: str) -> dict:
+    """Send `n` datagrams tagged `tag`, `gap_s` apart; how many the kernel refused at once."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     errors = 0
     due = time.monotonic()
@@ -119,12 +123,14 @@ def udp(host: str, port: int, n: int, gap_s: float, tag: str) -> dict:
 
 
 def count(port: int, tag: str) -> dict:
+    """How many datagrams tagged `tag` the local server received."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(f"COUNT {tag}\n".encode())
     return {"received": int(sock.makefile().readline() or 0)}
 
 
 def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
+    """`n` TCP connects, `batch` at a time: how many were answered (SYN-ACK or RST) within `timeout_s`."""
     answered = tried = 0
     while tried < n:
         socks = []
@@ -155,6 +161,7 @@ def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
 
 
 def rtt(host: str, port: int, n: int) -> dict:
+    """Median and minimum of `n` TCP connect times (ms), and how many failed."""
     times = [connect(host, port, 5.0) for _ in range(n)]
     ok = [t["ms"] for t in times if t["ok"]]
     return {"median_ms": statistics.median(ok) if ok else None, "min_ms": min(ok) if ok else None,
@@ -162,6 +169,7 @@ def rtt(host: str, port: int, n: int) -> dict:
 
 
 def main(argv: list) -> None:
+    """Run the probe `argv[0]` with its arguments and print its JSON answer (or serve)."""
     mode, args = argv[0], argv[1:]
     if mode == "serve":
         serve(int(args[0]), float(args[1]) if len(args) > 1 else 300.0)

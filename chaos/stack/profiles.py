@@ -10,6 +10,7 @@ PROFILES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "edge" / "prof
 
 
 def profile_names() -> list[str]:
+    """The names of the bundled edge's protection profiles."""
     return sorted(p.stem for p in PROFILES_DIR.glob("*.env"))
 
 

@@ -13,6 +13,8 @@ from chaos.stack.interface import Target
 
 @dataclass
 class StackStatus:
+    """What `entchaos stack status` shows: each container, and the edge's view of each server."""
+
     project: str
     targets: list[Target]
     edge: list[ServerState]
@@ -20,6 +22,7 @@ class StackStatus:
     edge_url: str | None = None
 
     def rows(self) -> list[tuple[str, ...]]:
+        """One row per container (and per server the edge knows without a container)."""
         by_server = {s.server: s for s in self.edge}
         rows: list[tuple[str, ...]] = []
         for t in sorted(self.targets, key=lambda t: (t.datacenter, t.role, t.service)):
@@ -36,6 +39,7 @@ class StackStatus:
         return rows
 
     def render(self) -> str:
+        """The table as text, with the project, the edge URL and any problem."""
         header = ("DATACENTER", "ROLE", "SERVICE", "STATUS", "HEALTH", "CHAOS", "EDGE VIEW")
         rows = [header, *self.rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -49,6 +53,7 @@ class StackStatus:
 
 
 def stack_status(stack: ComposeStack) -> StackStatus:
+    """The stack's status now (the edge's view only when an edge runs)."""
     targets = stack.targets()
     status = StackStatus(stack.project, targets, [])
     if any(t.role == "edge" and t.status == "running" for t in targets):
