@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: chaos-datacenter-fire setup venv test test-unit test-integration lint stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -26,6 +26,10 @@ test-integration: setup
 
 lint: venv
 	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks
+
+# docs/architecture.md names every module of chaos/, and no module that is gone.
+docs-check: venv
+	$(PY) scripts/module_map.py --check
 
 stack-up: setup
 	$(ENTCHAOS) stack up

@@ -1,5 +1,6 @@
 """Print every module of `chaos/` with the first line of its docstring, and say which ones docs/architecture.md
-does not name (or names but are gone): `python scripts/module_map.py`. Exit code 1 when the page is out of date."""
+does not name (or names but are gone): `python scripts/module_map.py` (`--check`: only what is out of date).
+Exit code 1 when the page is out of date."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def named_in_page() -> set[str]:
 def main() -> int:
     found = modules()
     width = max(map(len, found)) + 2
-    for path, doc in found.items():
-        sys.stdout.write(f"{path:{width}}{doc[:110]}\n")
+    if "--check" not in sys.argv[1:]:
+        for path, doc in found.items():
+            sys.stdout.write(f"{path:{width}}{doc[:110]}\n")
     named = named_in_page()
     missing = sorted(set(found) - named - {p for p in found if p.endswith("__init__.py") and p != "chaos/__init__.py"})
     stale = sorted(named - set(found))
