@@ -5,17 +5,20 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chaos import events as ev
 from chaos.report.figures import evidence, figure, number, observed, seconds, tidy
 from chaos.report.markdown import impact_lines
 
+if TYPE_CHECKING:
+    from chaos.faults.base import FaultRecord
+
 ICON = {"pass": "PASS", "fail": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
 
 
-def _targets(record: Any) -> str:
-    return ", ".join(t.get("service") or t.get("name", "?") for t in record.to_dict()["targets"])
+def _targets(record: FaultRecord) -> str:
+    return ", ".join(t.service or t.name for t in record.targets)
 
 
 LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
