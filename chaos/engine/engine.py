@@ -17,7 +17,7 @@ from pathlib import Path
 from chaos.engine.impact import measure_impact
 from chaos.engine.journal import JOURNAL_NAME, Journal
 from chaos.engine.lock import StackLock
-from chaos.engine.plan import Plan, check_environment, make_plan, probe_key
+from chaos.engine.plan import Plan, PlannedStep, check_environment, make_plan, probe_key
 from chaos.engine.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
 from chaos.engine.signals import SignalGuard
 from chaos.engine.steps import NoPlaybooks, PlaybookRunner, StepRunner
@@ -394,7 +394,7 @@ class Engine:
         expected, passed, message = [], value is not None, ""
         if bound.lte_ms is not None:
             expected.append(f"<= {bound.lte_ms:g} ms")
-            passed = passed and value <= bound.lte_ms  # type: ignore[operator]
+            passed = passed and value is not None and value <= bound.lte_ms
         if bound.max_ratio_to_baseline is not None:
             base = runner.baseline.percentile_ms(bound.percentile) if runner.baseline else None
             ratio = value / base if value is not None and base else None
@@ -406,31 +406,55 @@ class Engine:
                      message, metric=metric)
 
     def _rollback(self, bus: Bus, runner: StepRunner, plan: Plan | None, outcome: _Outcome) -> None:
-        """Revert injected-but-not-reverted faults (newest first), then run the rollback steps. Never raises."""
+        """Revert injected-but-not-reverted faults (newest first; a destructive one through its repair steps), then
+        run the rollback steps. Never raises."""
         bus.emit(PhaseStarted(phase="rollback"))
         runner.abort = threading.Event()  # a fresh one: the abort that brought us here must not cut the rollback
         for step_id in reversed(list(runner.active)):
             if step_id not in runner.active:
-                continue  # a rebuild step just run repaired it too
-            rebuild = runner.active[step_id].record.reverted_by
+                continue  # a repair step just run repaired it too
+            repairs = _repairs(plan, step_id)
             try:
-                runner.revert(step_id, by="rollback", mark=rebuild is None)
+                runner.revert(step_id, by="rollback", mark=not repairs)
             except Exception as exc:
                 outcome.rollback_errors.append(f"revert {step_id}: {_message(exc)}")
                 log.error("fault_revert_failed", step=step_id, error=_message(exc))
-            if rebuild and plan is not None:
-                self._rollback_step(runner, plan, rebuild, outcome)  # marks the fault reverted when it succeeds
+            if repairs:
+                self._repair(runner, step_id, repairs, outcome)
         for planned in plan.phase("rollback") if plan is not None else []:
-            if planned.step_id in runner.times and runner.times[planned.step_id].ok:
-                continue  # already run as a destructive fault's rebuild
-            self._rollback_step(runner, plan, planned.step_id, outcome)
+            if runner.succeeded(planned.step_id):
+                continue  # already run as a destructive fault's repair
+            self._rollback_step(runner, planned, outcome)
 
-    def _rollback_step(self, runner: StepRunner, plan: Plan, step_id: str, outcome: _Outcome) -> None:
+    def _repair(self, runner: StepRunner, step_id: str, repairs: list[PlannedStep], outcome: _Outcome) -> None:
+        """A destructive fault's repair steps (`reverted_by`) that have not succeeded yet, in order: the last one's
+        success reverts the fault (its revert checked); if they had all succeeded already, the revert is checked."""
+        for planned in repairs:
+            if not runner.succeeded(planned.step_id) and not self._rollback_step(runner, planned, outcome):
+                return  # the next repair steps assume this one worked: the fault stays pending, for `recover`
+        if step_id in runner.active:
+            try:
+                runner.confirm_reverted(step_id, by="rollback")
+            except Exception as exc:
+                outcome.rollback_errors.append(f"revert {step_id}: {_message(exc)}")
+                log.error("fault_revert_failed", step=step_id, error=_message(exc))
+
+    def _rollback_step(self, runner: StepRunner, planned: PlannedStep, outcome: _Outcome) -> bool:
         try:
-            runner.run_step(plan.step(step_id), "rollback")
+            runner.run_step(planned, "rollback")
         except Exception as exc:
-            outcome.rollback_errors.append(f"step {step_id}: {_message(exc)}")
-            log.error("rollback_step_failed", step=step_id, error=_message(exc))
+            outcome.rollback_errors.append(f"step {planned.step_id}: {_message(exc)}")
+            log.error("rollback_step_failed", step=planned.step_id, error=_message(exc))
+            return False
+        return True
+
+
+def _repairs(plan: Plan | None, step_id: str) -> list[PlannedStep]:
+    """The planned repair steps of a destructive fault step (`reverted_by`), in order; none for another fault."""
+    if plan is None:
+        return []
+    step = plan.step(step_id).step
+    return [plan.step(s) for s in step.repair_steps] if isinstance(step, m.FaultStep) else []
 
 
 def _absolute(source: str) -> str:
@@ -492,8 +516,3 @@ def _emit_window(bus: Bus, name: str, stats: LoadStats) -> None:
 
 def _fmt_ms(value: float | None) -> str:
     return "not measured" if value is None else f"{value:.3g} ms"
-
-
-def run_runbook(runbook: m.Runbook, stack: Stack, **options: object) -> RunResult:
-    """One call, one result: see `Engine` for the options."""
-    return Engine(runbook, stack, **options).run()  # type: ignore[arg-type]

@@ -5,7 +5,8 @@ even before its first report), takes each project's stack lock (a live run holds
 leaves that project alone), and reverts every fault still pending, newest run first. `recover` does one run.
 
 Newest fault first, each revert appended to the run's own journal (so a second recover does nothing);
-a destructive fault's rebuild step is read from the runbook the journal names, and run. Each revert is
+a destructive fault's repair steps (`reverted_by`) are read from the runbook the journal names, and those the
+journal does not show succeeded are run, in order. Each revert is
 checked (`Fault.check_reverted`, journaled as a `fault_effect`): a fault whose effect is still there is not
 recovered, and stays pending for the next `recover`. A project whose containers are all gone (`stack down`)
 took its faults with it: those are journaled as reverted by `recover: stack removed`.
@@ -18,15 +19,17 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from chaos.engine.journal import JOURNAL_NAME, Journal, RunView, pending_faults, read_journal, read_run
 from chaos.engine.lock import StackLock
 from chaos.engine.plan import plan_step
-from chaos.engine.steps import ActiveFault, NoPlaybooks, PlaybookRunner, StepRunner
+from chaos.engine.steps import ActiveFault, NoPlaybooks, PlaybookRunner, StepRunner, StepTimes
 from chaos.errors import ChaosError, EnvironmentProblem, FaultError, InvalidInput
 from chaos.events import Bus, FaultReverted, Listener, PhaseStarted
 from chaos.faults.base import FAULTS, Effect, Fault, FaultRecord
 from chaos.log import get_logger
+from chaos.model import runbook as m
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
 from chaos.report.folder import run_folders
@@ -36,6 +39,7 @@ from chaos.stack.interface import Stack
 log = get_logger(__name__)
 
 STACK_REMOVED = "recover: stack removed"
+S = TypeVar("S", bound=Stack)  # the kind of stack `stack_for` gives is the kind `playbooks_for` takes
 
 
 @dataclass
@@ -73,10 +77,10 @@ def find_pending(reports_dir: str | Path, project: str | None = None) -> list[Ru
 
 def recover_all(
     reports_dir: str | Path,
-    stack_for: Callable[[RunView], Stack],
+    stack_for: Callable[[RunView], S],
     *,
     project: str | None = None,
-    playbooks_for: Callable[[Stack], PlaybookRunner] | None = None,
+    playbooks_for: Callable[[S], PlaybookRunner] | None = None,
     listeners: Collection[Listener] = (),
     state_dir: str | Path = ".entchaos",
     faults: Registry[type[Fault]] = FAULTS,
@@ -168,6 +172,7 @@ def _recover_locked(
             log.info("recover_stack_removed", project=stack.project, journal=str(path), faults=len(pending))
             return result
         runner = StepRunner(stack, bus, threading.Event(), playbooks or NoPlaybooks())
+        _journaled_times(runner, records)  # a repair step the run finished is not run again
         for record in reversed(pending):
             try:
                 runner.active[record.step_id] = ActiveFault(faults.get(record.fault)(record.params), record,
@@ -215,6 +220,8 @@ def _rebuild(
     probes: Registry[type[Probe]],
     known_playbooks: Collection[str] | None,
 ) -> None:
+    """Run a destructive fault's repair steps (`reverted_by`) that the journal does not show succeeded, in order,
+    from the runbook the journal names; the last one's success reverts the fault, else the revert is checked."""
     from chaos.model.loader import load_runbook  # the loader pulls in the registries: only when needed
 
     start = next((r for r in records if r["event"] == "run_started"), None)
@@ -225,9 +232,31 @@ def _rebuild(
             fix="rebuild by hand, e.g. `entchaos stack up`",
         )
     runbook = load_runbook(start["runbook_path"], faults=faults, probes=probes, playbooks=known_playbooks)
+    for step_id in _repair_steps(runbook, record):
+        try:
+            step = runbook.step(step_id)
+        except KeyError:
+            where = start["runbook_path"]
+            raise ChaosError(f"the runbook no longer has step {step_id!r}", where=where) from None
+        if not runner.succeeded(step_id):
+            runner.run_step(plan_step("rollback", step, stack, faults=faults, probes=probes), "rollback")
+    if record.step_id in runner.active:
+        runner.confirm_reverted(record.step_id, by="recover")
+
+
+def _repair_steps(runbook: m.Runbook, record: FaultRecord) -> tuple[str, ...]:
+    """The fault step's `reverted_by` as the runbook says it now, if it still ends with the journaled one."""
     try:
-        step = runbook.step(record.reverted_by or "")
+        step = runbook.step(record.step_id)
     except KeyError:
-        where = start["runbook_path"]
-        raise ChaosError(f"the runbook no longer has step {record.reverted_by!r}", where=where) from None
-    runner.run_step(plan_step("rollback", step, stack, faults=faults, probes=probes), "rollback")
+        step = None
+    repairs = step.repair_steps if isinstance(step, m.FaultStep) else ()
+    return repairs if repairs and repairs[-1] == record.reverted_by else (record.reverted_by or "",)
+
+
+def _journaled_times(runner: StepRunner, records: list[dict]) -> None:
+    """What the run's steps did, from the journal: which succeeded (not run again), and when each started."""
+    for r in records:
+        if r.get("event") == "step_finished" and r.get("step_id"):
+            started = float(r.get("started_at") or r.get("at") or 0.0)
+            runner.times[r["step_id"]] = StepTimes(started, r.get("at"), bool(r.get("ok")))

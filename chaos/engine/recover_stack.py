@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from chaos.engine.journal import RunView
+from chaos.engine.recover import RecoveryAll
 from chaos.errors import ChaosError
 from chaos.log import get_logger
 from chaos.stack.compose import ComposeStack
@@ -52,7 +54,7 @@ def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: 
 
 
 def recover_everything(reports_dir: Path, *, project: str | None = None, compose_file: str | None = None,
-                       on_found: Callable | None = None):
+                       on_found: Callable[[RunView], None] | None = None) -> RecoveryAll:
     """`recover_all` on the real parts: the compose stack of each run, ansible-runner, the console view."""
     from chaos.engine.recover import recover_all
     from chaos.launch import STATE_DIR
@@ -63,7 +65,7 @@ def recover_everything(reports_dir: Path, *, project: str | None = None, compose
         reports_dir,
         lambda run: stack_of_run(run.project, run.runbook_path, project=project, compose_file=compose_file),
         project=project,
-        playbooks_for=lambda stack: AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),  # type: ignore[arg-type]
+        playbooks_for=lambda stack: AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
         listeners=[ConsoleView(sys.stderr)],
         state_dir=STATE_DIR,
         known_playbooks=available(),

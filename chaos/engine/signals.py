@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -17,6 +18,15 @@ from chaos.log import get_logger
 log = get_logger(__name__)
 
 GUARDED = (signal.SIGTERM, signal.SIGINT)
+
+
+def sleep_until_set(event: threading.Event) -> Callable[[float], None]:
+    """A tenacity `sleep` that wakes at once when `event` is set (an abort cuts the wait short)."""
+
+    def sleep(seconds: float) -> None:
+        event.wait(seconds)
+
+    return sleep
 
 
 class Terminated(Aborted):

@@ -18,6 +18,7 @@ from tenacity.stop import stop_when_event_set
 
 from chaos.engine.plan import PlannedStep, select_targets
 from chaos.engine.result import StepFailed
+from chaos.engine.signals import sleep_until_set
 from chaos.errors import Aborted, ChaosError, FaultError, ProbeFailed
 from chaos.events import (
     Bus,
@@ -125,7 +126,7 @@ class StepRunner:
             stop=stop_after_delay(timeout_s) | stop_when_event_set(self.abort),
             wait=wait_fixed(interval_s),
             retry=retry_if_result(lambda value: not until.holds(value)) | retry_if_exception_type(ProbeFailed),
-            sleep=self.abort.wait,  # an abort cuts the sleep short
+            sleep=sleep_until_set(self.abort),  # an abort cuts the sleep short
             reraise=False,
         )
         try:
@@ -171,8 +172,9 @@ class StepRunner:
         assert planned.fault is not None
         # Resolved again now: a step after a rebuild must hit the new containers, not the planned ids.
         targets = select_targets(self.stack, step)
+        repairs = step.repair_steps  # the last one's success reverts the fault (journaled: `recover` needs it)
         record = FaultRecord(step.fault, step.step_id, targets, dict(step.params),
-                             destructive=planned.fault.destructive, reverted_by=step.reverted_by)
+                             destructive=planned.fault.destructive, reverted_by=repairs[-1] if repairs else None)
         record = record.with_state(**planned.fault.prepare(FaultContext(self.stack, record, self.abort)))
         # Known to the rollback first, then journaled (fsynced), then applied: a signal anywhere in between
         # leaves at worst a revert of something never injected, which revert tolerates.
@@ -211,6 +213,17 @@ class StepRunner:
             raise
         if mark:
             self._mark_reverted(step_id, by, time.monotonic() - t0)
+
+    def succeeded(self, step_id: str) -> bool:
+        """The step ran to its end without error (in this run, or as the journal tells `recover`)."""
+        times = self.times.get(step_id)
+        return times is not None and bool(times.ok)
+
+    def confirm_reverted(self, step_id: str, *, by: str) -> None:
+        """A destructive fault whose repair steps have all succeeded: check the revert now, and mark it.
+
+        Raises `FaultError` with the evidence when the datacenter is still not back (it stays pending)."""
+        self._mark_reverted(step_id, by, 0.0)
 
     def check_effect(self, step_id: str, phase: str) -> Effect:
         """Run the fault's effect check (`injected`) or revert check (`reverted`), timed on its own; journal it.

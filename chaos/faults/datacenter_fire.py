@@ -3,9 +3,10 @@
 Every selected container of the datacenter (chaos-allowed, `target`, `count`) is SIGKILLed at the same instant
 (no goodbye), cut from every network, removed, and the volumes they mount destroyed: only those labelled
 `entchaos.chaos=allowed` and mounted by no other container (`containers.destroyable_volumes`); `plan` lists them.
-It is destructive: the runbook names the step that
-rebuilds (the `rebuild-datacenter` playbook). Reverting it (rollback, or `entchaos recover` from a
-journal) fails the database over when no node is read-write; the rebuild step then rebuilds.
+It is destructive: the runbook names the steps that repair it
+(`reverted_by: [failover, rebuild]`: the `failover-database` and `rebuild-datacenter` playbooks), and the rollback
+or `entchaos recover` runs those that have not succeeded yet. Reverting the fault itself only finishes a fire cut
+short.
 """
 
 from __future__ import annotations
@@ -66,29 +67,16 @@ class DatacenterFire(Fault):
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
-        """Make the stack serve again: finish a fire cut short, then fail the database over if no node is
-        read-write.
+        """Finish a fire cut short: remove what the fire selected (volumes stay: the rebuild destroys them).
 
         A signal during `inject` can leave the datacenter half burned (a kill still landing, the primary still
-        up): the rebuild step expects it gone and the primary elsewhere, so what the fire selected is removed
-        first (volumes stay: the rebuild destroys them). Rebuilding the datacenter is the runbook's own step
-        (`reverted_by`), which the engine and `entchaos recover` run after this; doing it here too would build
-        it twice.
+        up); the repair steps expect it gone. Failing the database over and rebuilding the datacenter are the
+        runbook's own steps (`reverted_by`), which the engine and `entchaos recover` run after this.
         """
-        from chaos.errors import ProbeFailed
-        from chaos.probes.sql import current_primary
-        from chaos.remediation.runner import run_playbook_or_raise
-
-        datacenter = record.state.get("datacenter")
-        if not datacenter:
-            return
+        if not record.state.get("datacenter"):
+            return  # nothing was prepared: nothing burned
         for target in record.targets:
             containers.remove(target.id)  # forced: a SIGKILL to what still runs, then gone
-        try:
-            current_primary(ctx.stack)  # type: ignore[arg-type]
-            return
-        except ProbeFailed:
-            run_playbook_or_raise("failover-database", ctx.stack, {"failed_datacenter": datacenter})
 
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         """Every burned container is gone (or at least not running) and every destroyed volume is gone."""

@@ -1,4 +1,4 @@
-"""kill: some (or all) containers of the targets die at once; revert starts them again."""
+"""kill: the targets die at once; revert starts them again. How many of the matches: the step's `count`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ STOPPED = ("exited", "dead", "gone")
 
 
 class KillParams(BaseModel):
+    """The signal; how many containers is the step's blast radius (`count`), as for every fault."""
+
     model_config = ConfigDict(extra="forbid")
     signal: Literal["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT"] = Field(
         "SIGKILL", description="a signal that ends a process (the effect check wants the container stopped)")
-    count: int | None = Field(default=None, ge=1, le=1000, strict=True, description="how many of the targets")
 
 
 @register("kill")
@@ -24,8 +25,7 @@ class Kill(Fault):
     Params = KillParams
 
     def prepare(self, ctx: FaultContext) -> dict:
-        chosen = ctx.targets[: self.params.count] if self.params.count else ctx.targets
-        return {"killed": [t.id for t in chosen]}
+        return {"killed": [t.id for t in ctx.targets]}  # already cut to the step's `count` (blast radius)
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         for container_id in ctx.record.state["killed"]:

@@ -10,6 +10,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 from tenacity.stop import stop_never, stop_when_event_set
 
 from chaos.engine.result import StepFailed
+from chaos.engine.signals import sleep_until_set
 from chaos.log import get_logger
 
 log = get_logger(__name__)
@@ -40,13 +41,15 @@ class ConsoleOperator:
         done = threading.Event()
         self.stream.write(f"    press Enter when done ({step_id})\n")
         self.stream.flush()
-        # readline blocks; a daemon thread reads so that abort and timeout stay in our hands
-        threading.Thread(target=lambda: (self.stdin.readline(), done.set()), daemon=True).start()
+        def read() -> None:  # readline blocks: a daemon thread reads, so that abort and timeout stay in our hands
+            self.stdin.readline()
+            done.set()
+
+        threading.Thread(target=read, daemon=True).start()
         stop = (stop_after_delay(timeout_s) if timeout_s else stop_never) | stop_when_event_set(abort)
         try:
-            Retrying(stop=stop, wait=wait_fixed(0.2), retry=retry_if_result(lambda ok: not ok), sleep=abort.wait)(
-                done.is_set
-            )
+            Retrying(stop=stop, wait=wait_fixed(0.2), retry=retry_if_result(lambda ok: not ok),
+                     sleep=sleep_until_set(abort))(done.is_set)
         except RetryError:
             if not abort.is_set():
                 raise StepFailed(f"nobody confirmed manual step {step_id} within {timeout_s:g} s",

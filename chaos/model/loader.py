@@ -275,17 +275,33 @@ def _fault_problems(
     cls = faults.get(step.fault)
     yield from _params_problems(cls.Params, step.params, (*loc, "params"), locate)
     if step.reverted_by is not None:
-        if step.reverted_by not in ids:
-            message = f"expected a step id, found `{step.reverted_by}` (no such step)"
-            yield locate.problem((*loc, "reverted_by"), message)
-        elif step.reverted_by in order and order.index(step.reverted_by) <= order.index(step.step_id):
-            yield locate.problem((*loc, "reverted_by"), f"expected a later step, found `{step.reverted_by}` before it")
+        yield from _repair_problems(step, loc, locate, list(ids), order)
     elif cls.destructive and step.duration_s is None:
         yield locate.problem(
             (*loc, "fault"),
             f"expected `reverted_by: <step id>`: `{step.fault}` is destructive (nothing comes back by itself), "
             "found no step named to rebuild",
         )
+
+
+def _repair_problems(step: m.FaultStep, loc: Loc, locate: Locator, ids: list[str], order: list[str]
+                     ) -> Iterable[Problem]:
+    """Each step of `reverted_by` exists and comes after the fault; those in `steps` are listed in their order (a
+    repair step in `rollback` runs only when rolling back, in the list's order)."""
+    listed = isinstance(step.reverted_by, list)
+    seen: list[str] = []
+    for j, repair in enumerate(step.repair_steps):
+        where: Loc = (*loc, "reverted_by", j) if listed else (*loc, "reverted_by")
+        if repair not in ids:
+            yield locate.problem(where, f"expected a step id, found `{repair}` (no such step)")
+        elif repair in seen:
+            yield locate.problem(where, f"expected each repair step once, found `{repair}` twice")
+        elif repair in order and order.index(repair) <= order.index(step.step_id):
+            yield locate.problem(where, f"expected a later step, found `{repair}` before it")
+        elif repair in order and order.index(repair) < max((order.index(s) for s in seen if s in order), default=-1):
+            yield locate.problem(where, f"expected the repair steps in the order they run, found `{repair}` listed "
+                                 "after a step that comes later")
+        seen.append(repair)
 
 
 def _deferred_load_problems(
@@ -297,7 +313,7 @@ def _deferred_load_problems(
     if load.scale_by is None:
         return
     before = runbook.steps[: order.index(load.start_after) + 1]
-    recorded = [s.record for s in before if getattr(s, "record", None)]
+    recorded = [str(r) for r in (getattr(s, "record", None) for s in before) if r]
     if load.scale_by not in recorded:
         found = ", ".join(f"`{r}`" for r in recorded) or "none"
         yield locate.problem(("load", "scale_by"), f"expected a metric recorded by `{load.start_after}` or a step "
@@ -316,7 +332,7 @@ def _revert_problems(
         yield locate.problem(where, f"expected an earlier fault step, found `{step.revert}` after this one")
     elif fault.duration_s is not None or fault.reverted_by is not None:
         held = fault.duration_s is None
-        how = f"reverted_by: {fault.reverted_by}" if held else f"duration_s: {fault.duration_s:g}"
+        how = f"reverted_by: {', '.join(fault.repair_steps)}" if held else f"duration_s: {fault.duration_s:g}"
         yield locate.problem(where, f"expected a fault held until reverted, found `{step.revert}` with `{how}`: "
                              "remove one of the two")
     elif fault.fault in faults and faults.get(fault.fault).destructive:

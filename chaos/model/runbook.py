@@ -229,17 +229,35 @@ class StepBase(Strict):
         return self.id
 
 
+RepairSteps = Annotated[  # one step id, or a list of them: one error for what was written, not one per member
+    Annotated[Name, Tag("<id>")] | Annotated[list[Name], Field(min_length=1, max_length=20), Tag("<ids>")],
+    Discriminator(lambda value: "<id>" if isinstance(value, str) else "<ids>" if isinstance(value, list) else None,
+                  custom_error_type="repair_steps", custom_error_message="a step id, or a list of step ids"),
+]
+
+
 class FaultStep(StepBase):
     fault: str
     target: Selector = Field(min_length=1, description="labels: {datacenter: sbg, role: app}")
     count: int | None = Field(default=None, gt=0, le=1000, strict=True, description="hit this many of the matches")
     params: dict[str, Any] = Field(default_factory=dict)
     duration_s: float | None = seconds(None, gt=0, description="revert by itself after this long")
-    reverted_by: Name | None = Field(default=None, description="id of the step that repairs a destructive fault")
+    reverted_by: RepairSteps | None = Field(
+        default=None,
+        description="the step (or steps, in the runbook's order) that repair a destructive fault: the rollback and "
+        "`recover` run those that have not succeeded yet; the fault is reverted once the last succeeds",
+    )
 
     @property
     def kind(self) -> str:
         return "fault"
+
+    @property
+    def repair_steps(self) -> tuple[str, ...]:
+        """`reverted_by` as a tuple of step ids, in order (empty: the fault reverts by itself)."""
+        if self.reverted_by is None:
+            return ()
+        return (self.reverted_by,) if isinstance(self.reverted_by, str) else tuple(self.reverted_by)
 
 
 class WaitForStep(StepBase):
@@ -340,7 +358,6 @@ Step = Annotated[
 
 # ---- verifications ---------------------------------------------------------------------------------------------
 
-Window = str  # "run" | "steady" | "baseline" | "during:<step>" | "after:<step>" | "impact:<step>"
 WINDOW_KINDS = ("during", "after", "impact")
 
 
@@ -352,16 +369,17 @@ def _check_window(value: str) -> str:
                      "`impact:<fault step id>`")
 
 
+# "run" | "steady" | "baseline" | "during:<step>" | "after:<step>" | "impact:<step>" (the loader checks the step)
+Window = Annotated[str, Field(max_length=2 * MAX_NAME), AfterValidator(_check_window)]
+
+
 class AvailabilityCheck(Strict):
+    """The share of the load's requests served over a window."""
+
     name: str | None = None
     availability: Tolerance
-    window: Window = Field("run", max_length=2 * MAX_NAME)
+    window: Window = "run"
     record: Name | None = None
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        return _check_window(value)
 
 
 class LatencyBound(Strict):
@@ -386,15 +404,12 @@ class LatencyBound(Strict):
 
 
 class LatencyCheck(Strict):
+    """A percentile of the load's latency over a window."""
+
     name: str | None = None
     latency: LatencyBound
-    window: Window = Field("run", max_length=2 * MAX_NAME)
+    window: Window = "run"
     record: Name | None = None
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        return _check_window(value)
 
 
 METRIC_SUGAR = ("rto_s", "ttd_s", "ttm_s", "lost_acked_writes", "impact_window_s", "impact_availability",
@@ -496,7 +511,8 @@ class Runbook(Strict):
     def name(self) -> str:
         return self.metadata.name
 
-    def step(self, step_id: str) -> FaultStep | WaitForStep | ProbeStep | PlaybookStep | ManualStep:
+    def step(self, step_id: str) -> FaultStep | WaitForStep | ProbeStep | PlaybookStep | ManualStep | RevertStep:
+        """The step (of `steps` or `rollback`) with this id; `KeyError` if none."""
         for step in [*self.steps, *self.rollback]:
             if step.id == step_id:
                 return step

@@ -31,7 +31,7 @@ def problems(world: FakeWorld, text: str) -> list[str]:
     with pytest.raises(RunbookInvalid) as info:
         world.parse(text, "rb.yaml")
     assert info.value.exit_code == 2
-    return [str(p) for p in info.value.problems]  # type: ignore[attr-defined]
+    return [str(p) for p in info.value.problems]
 
 
 def test_example_runbook_is_typed(world: FakeWorld) -> None:
