@@ -93,6 +93,8 @@ def _message(exc: BaseException) -> str:
 
 
 class Engine:
+    """Runs one runbook against a stack, with its load, playbooks, people and listeners; `run` returns the result."""
+
     def __init__(
         self,
         runbook: m.Runbook,

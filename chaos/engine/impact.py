@@ -21,6 +21,8 @@ OUTAGE_BELOW = 0.5
 
 @dataclass(frozen=True)
 class Impact:
+    """What a fault did to users: from its injection to the moment availability held at the level again."""
+
     injected_at: float
     recovered_at: float | None  # start of the hold that proved recovery; None: not within the ticks given
     tried: int  # inside the impact window

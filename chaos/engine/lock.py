@@ -17,12 +17,15 @@ log = get_logger(__name__)
 
 
 class StackLock:
+    """One run (or recover) per stack at a time: an exclusive advisory lock on a file per compose project."""
+
     def __init__(self, state_dir: str | Path, project: str) -> None:
         self.path = Path(state_dir) / "locks" / f"{project}.lock"
         self.project = project
         self._fd: int | None = None
 
     def acquire(self, owner: str = "") -> None:
+        """Take the lock without waiting, writing our pid and `owner` in it; `EnvironmentProblem` naming the holder."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -23,6 +23,8 @@ from chaos.stack.interface import Stack, TargetRef
 
 @dataclass(frozen=True)
 class PlannedStep:
+    """A step with what it will hit (targets) and its fault or probe instance, described for `plan`."""
+
     phase: str  # steps | rollback
     step: Any  # one of the model's step classes
     description: str
@@ -37,6 +39,8 @@ class PlannedStep:
 
 @dataclass
 class Plan:
+    """Every step of a runbook planned, in order (steps, then rollback), and the probes the run will use."""
+
     runbook: m.Runbook
     steps: list[PlannedStep] = field(default_factory=list)
     probes: dict[str, Probe] = field(default_factory=dict)  # keyed by `probe_key`
@@ -59,10 +63,12 @@ class Plan:
 
 
 def probe_key(name: str, params: dict[str, Any]) -> str:
+    """One probe instance per name and parameters: the key it is shared under."""
     return f"{name}:{sorted(params.items())!r}"
 
 
 def select_targets(stack: Stack, step: m.FaultStep) -> tuple[TargetRef, ...]:
+    """The containers a fault step hits now: chaos-allowed, matching its labels, the first `count` by service name."""
     found = sorted((TargetRef.of(t) for t in stack.select(step.target)), key=lambda t: (t.service, t.name))
     if not found:
         labels = ", ".join(f"{k}={v}" for k, v in step.target.items())

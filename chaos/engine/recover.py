@@ -44,6 +44,8 @@ S = TypeVar("S", bound=Stack)  # the kind of stack `stack_for` gives is the kind
 
 @dataclass
 class Recovery:
+    """What recovering one run did: faults reverted, failed (with why), their revert checks, gone with the stack."""
+
     reverted: list[FaultRecord] = field(default_factory=list)
     failed: list[tuple[FaultRecord, str]] = field(default_factory=list)
     effects: dict[str, Effect] = field(default_factory=dict)  # step id → the revert check (verified: effect gone)

@@ -20,6 +20,8 @@ class StepFailed(ChaosError):
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One check of the verdict: what was expected, what was observed, whether it passed."""
+
     name: str
     phase: str
     expected: str
@@ -30,6 +32,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a run gives back: the verdict, its exit code and the folder of its artefacts (as ansible-runner)."""
+
     runbook: str
     verdict: Verdict
     exit_code: int

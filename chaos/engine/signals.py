@@ -34,6 +34,8 @@ class Terminated(Aborted):
 
 
 class SignalGuard:
+    """SIGTERM and Ctrl-C raise in the main thread while the run goes on, and are only noted once `hold`ing."""
+
     def __init__(self) -> None:
         self.holding = False
         self.received: list[str] = []
@@ -41,6 +43,7 @@ class SignalGuard:
         self._active = threading.current_thread() is threading.main_thread()  # handlers live in the main thread
 
     def hold(self) -> None:
+        """From now on (the rollback) a signal is logged and ignored."""
         self.holding = True
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:

@@ -55,12 +55,16 @@ class PlaybookRunner(Protocol):
 
 
 class NoPlaybooks:
+    """The playbook runner of a run given none: a playbook step fails saying so."""
+
     def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
         raise ChaosError(f"no playbook runner configured to run {name!r}", fix="pass playbooks= to the engine")
 
 
 @dataclass
 class ActiveFault:
+    """A fault injected (maybe reverted since): its instance, its journaled record, when."""
+
     fault: Fault
     record: FaultRecord
     injected_at: float
@@ -69,6 +73,8 @@ class ActiveFault:
 
 @dataclass
 class StepTimes:
+    """When a step started and finished, and whether it succeeded (None: still running)."""
+
     started_at: float
     finished_at: float | None = None
     ok: bool | None = None
@@ -76,6 +82,8 @@ class StepTimes:
 
 @dataclass
 class StepRunner:
+    """Runs steps one at a time and keeps what the run knows: metrics, active and reverted faults, step times."""
+
     stack: Stack
     bus: Bus
     abort: threading.Event
@@ -141,6 +149,8 @@ class StepRunner:
     # ---- steps -------------------------------------------------------------------------------------------------
 
     def run_step(self, planned: PlannedStep, phase: str) -> None:
+        """Run one step, timed and announced; raises what stopped it. A destructive fault it repairs is then
+        reverted."""
         step = planned.step
         started, t0 = self.clock(), time.monotonic()
         self.times[step.step_id] = StepTimes(started)

@@ -23,6 +23,8 @@ log = get_logger(__name__)
 
 @dataclass
 class Guard:
+    """A stop condition with its probe, and when it is next due and since when it is out of bound."""
+
     condition: m.StopCondition
     probe: Probe
     next_due: float = 0.0
@@ -30,6 +32,8 @@ class Guard:
 
 
 class Watcher:
+    """A background thread: samples the load for the timeline and, once armed, watches the stop conditions."""
+
     def __init__(
         self,
         bus: Bus,
@@ -68,6 +72,7 @@ class Watcher:
             log.warning("watcher_tick_failed", error=str(exc))
 
     def arm(self) -> None:
+        """Start watching the stop conditions (when the steps start), each due now."""
         now = self.clock()
         for guard in self.guards:
             guard.next_due, guard.out_since = now, None
@@ -82,6 +87,7 @@ class Watcher:
             self._safe_tick()
 
     def tick(self) -> None:
+        """One look: a timeline sample when due, and every stop condition that is due while armed."""
         now = self.clock()
         if self.load is not None and now >= self._next_sample:
             stats = self.load.stats(since=self._last_sample, until=now)

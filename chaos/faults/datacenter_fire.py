@@ -25,6 +25,8 @@ log = get_logger(__name__)
 
 @register("datacenter-fire")
 class DatacenterFire(Fault):
+    """A whole datacenter's selected containers killed, cut off, removed, their own volumes destroyed."""
+
     destructive = True
 
     def prepare(self, ctx: FaultContext) -> dict:

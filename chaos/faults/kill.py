@@ -22,6 +22,8 @@ class KillParams(BaseModel):
 
 @register("kill")
 class Kill(Fault):
+    """Send the targets a signal that ends them (SIGKILL by default); revert starts them again."""
+
     Params = KillParams
 
     def prepare(self, ctx: FaultContext) -> dict:

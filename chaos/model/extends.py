@@ -189,6 +189,7 @@ class _Merger:
         return node
 
     def merge(self) -> Merged:
+        """The merged root: the parent's keys, the child's over them; `ExtendsProblems` for what does not fit."""
         parent = self.parent.root
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         if isinstance(parent, yaml.MappingNode):

@@ -36,6 +36,7 @@ def load_runbook(
     probes: Registry[type[Probe]] = PROBES,
     playbooks: Collection[str] | None = None,
 ) -> m.Runbook:
+    """Read a runbook file (within bounds) into a typed, checked `Runbook`; `RunbookInvalid` naming file:line."""
     path = Path(path)
     try:
         data = read_bytes(path, "runbook")  # a small regular file only: never a FIFO, a device, a huge file
@@ -56,6 +57,7 @@ def parse_runbook(
     probes: Registry[type[Probe]] = PROBES,
     playbooks: Collection[str] | None = None,
 ) -> m.Runbook:
+    """`load_runbook` on text; `source` names it in messages (and its folder anchors `extends` and `file:` paths)."""
     if len(text) > MAX_FILE_BYTES:
         raise _invalid([Problem(source, 1, "", f"expected at most {MAX_FILE_BYTES} characters, found {len(text)}")])
     try:  # bounded: depth, values after alias expansion, duplicate keys (chaos.safe_yaml)

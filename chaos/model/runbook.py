@@ -50,6 +50,8 @@ Selector = Annotated[dict[Annotated[str, AfterValidator(_selector_key)], LabelVa
 
 
 class Strict(BaseModel):
+    """Every runbook model: unknown fields refused, frozen, fields by name or YAML alias."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
@@ -71,6 +73,7 @@ class Tolerance(Strict):
         return self
 
     def bounds(self) -> dict[str, Any]:
+        """The bounds given, by their YAML name (`in`, not `in_`)."""
         return {k: v for k, v in self.model_dump(by_alias=True).items() if v is not None}
 
     def describe(self) -> str:
@@ -100,18 +103,24 @@ def _num(value: Any) -> float | None:
 
 
 class Metadata(Strict):
+    """The runbook's name (its reports folder) and what it tells."""
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=MAX_NAME, description="used in reports/<name>/")
     description: str = ""
     story: str = ""
 
 
 class StackSpec(Strict):
+    """Which compose stack to run against: a file and a project name, or the bundled ENT stack."""
+
     compose_file: str | None = None  # None: the bundled ENT stack
     project: str | None = None
     profile: str | None = None
 
 
 class ScheduleStage(Strict):
+    """From `at_s` on, the load sends `rps` requests a second."""
+
     at_s: float = seconds(ge=0)
     rps: float = number(ge=0, le=MAX_RATE, description="requests per second (x the metric with `scale_by`)")
 
@@ -214,6 +223,8 @@ class Hypothesis(Strict):
 
 
 class StepBase(Strict):
+    """What every step has: an id (the loader names those without) and `continue_on_failure`."""
+
     id: Name | None = None
     continue_on_failure: bool = Field(
         default=False, description="a failure is recorded (the verdict fails) but the next steps still run"
@@ -237,6 +248,9 @@ RepairSteps = Annotated[  # one step id, or a list of them: one error for what w
 
 
 class FaultStep(StepBase):
+    """Inject a fault into the containers chosen by label; reverted after `duration_s`, by `revert`, by its repair
+    steps (`reverted_by`) or by the rollback."""
+
     fault: str
     target: Selector = Field(min_length=1, description="labels: {datacenter: sbg, role: app}")
     count: int | None = Field(default=None, gt=0, le=1000, strict=True, description="hit this many of the matches")
@@ -261,6 +275,8 @@ class FaultStep(StepBase):
 
 
 class WaitForStep(StepBase):
+    """Poll a probe until its value is within `until`, or fail after `timeout_s`; `record` the time it took."""
+
     wait_for: str = Field(alias="wait-for", description="a probe name")
     params: dict[str, Any] = Field(default_factory=dict)
     until: Tolerance
@@ -275,6 +291,8 @@ class WaitForStep(StepBase):
 
 
 class ProbeStep(StepBase):
+    """Measure a probe once; check it against `expect` and/or `record` it as a metric."""
+
     probe: str
     params: dict[str, Any] = Field(default_factory=dict)
     expect: Tolerance | None = None
@@ -286,6 +304,8 @@ class ProbeStep(StepBase):
 
 
 class PlaybookStep(StepBase):
+    """Run a remediation playbook (Ansible) with its typed parameters."""
+
     playbook: str
     extravars: dict[str, Scalar | list[Scalar] | dict[str, Scalar]] = Field(
         default_factory=dict,
@@ -302,6 +322,8 @@ class PlaybookStep(StepBase):
 
 
 class ManualStep(StepBase):
+    """People act (a game day): the run waits for them, timed."""
+
     manual: str = Field(description="what the people on the game day must do")
     timeout_s: float | None = seconds(None, gt=0)
     record: Name | None = Field(default=None, description="metric name for the time they took")
@@ -312,6 +334,8 @@ class ManualStep(StepBase):
 
 
 class RevertStep(StepBase):
+    """Revert a held fault now (one with neither `duration_s` nor `reverted_by`)."""
+
     revert: Name = Field(description="id of an earlier fault step, still active: revert it now")
 
     @property
@@ -487,6 +511,8 @@ class StopCondition(Strict):
 
 
 class Runbook(Strict):
+    """A whole runbook, validated: what the engine runs, with the file it came from (`source`)."""
+
     metadata: Metadata
     stack: StackSpec = StackSpec()
     load: LoadSpec | None = None
@@ -503,6 +529,7 @@ class Runbook(Strict):
         return self._source
 
     def from_source(self, source: str) -> Runbook:
+        """A copy that remembers the file it was loaded from."""
         copy = self.model_copy()
         copy._source = source
         return copy
