@@ -13,14 +13,16 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 _configured = False
 
 
 def configure(level: str | None = None, *, json: bool | None = None) -> None:
+    """Set up structlog once: console view on a terminal, JSON lines otherwise; every event redacted."""
     global _configured
     if _configured:
         return
@@ -109,6 +111,7 @@ _MAYBE = re.compile(r"(?i)pass|pwd|secret|token|bearer|basic|_?key|://")  # no p
 
 
 def redact_text(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` with every known secret value masked, and every secret-shaped pattern (`password=…`, `Bearer …`)."""
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
@@ -137,7 +140,7 @@ def redact_value(value: Any, secrets: list[str] | None = None) -> Any:
     return value
 
 
-def redact_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_event(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """The structlog processor: every value of every log event (exceptions already formatted) redacted."""
     return redact_value(event)
 
@@ -172,13 +175,15 @@ class RedactingStream(io.TextIOBase):
         return self.stream.fileno()
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # typeshed: a writable attribute; at runtime a read-only property
         return getattr(self.stream, "encoding", "utf-8")
 
 
 def protect_output() -> None:
     """Route this process's stdout and stderr through `RedactingStream` (the `entchaos` command does, first)."""
+    # `sys.stdout` is declared `typing.TextIO`, which no `io` class is to a type checker; a RedactingStream is a
+    # text stream (write, flush, fileno, isatty, encoding): all that print, logging and structlog use of it.
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = cast(TextIO, RedactingStream(sys.stdout))
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = cast(TextIO, RedactingStream(sys.stderr))

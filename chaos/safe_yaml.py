@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,16 @@ def decode(data: bytes) -> str:
 # ---- text -> nodes, within bounds ------------------------------------------------------------------------------
 
 
+def _event_line(event: yaml.Event | None) -> int:
+    """The line (from 1) where a parser event starts; 0 when the parser gave no position."""
+    mark = event.start_mark if event is not None else None
+    return mark.line + 1 if mark is not None else 0
+
+
 class _BoundedComposer(Composer):
     """PyYAML's composer with a depth limit, a node budget and duplicate keys refused."""
+
+    peek_event: Callable[[], yaml.Event | None]  # the parser's it is mixed with (libyaml's or PyYAML's)
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,15 +131,15 @@ class _BoundedComposer(Composer):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if self.first_alias is None and isinstance(event, yaml.AliasEvent):
-            self.first_alias = event.start_mark.line + 1
+            self.first_alias = _event_line(event)
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise YamlProblem(event.start_mark.line + 1, f"expected at most {MAX_NODES} values in the document, "
+            raise YamlProblem(_event_line(event), f"expected at most {MAX_NODES} values in the document, "
                               "found more")
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise YamlProblem(event.start_mark.line + 1,
+                raise YamlProblem(_event_line(event),
                                   f"expected lists and mappings nested at most {MAX_DEPTH} deep, found deeper")
             return super().compose_node(parent, index)
         finally:
@@ -163,18 +172,20 @@ class _Constructor(SafeConstructor):
 if yaml.__with_libyaml__:
     from yaml._yaml import CParser
 
-    class _Loader(_BoundedComposer, CParser, _Constructor, Resolver):  # type: ignore[misc]
+    class _CLoader(_BoundedComposer, CParser, _Constructor, Resolver):
         def __init__(self, text: str) -> None:
             CParser.__init__(self, text)
             _BoundedComposer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
+
+    _Loader: type[_CLoader] | type[_PyLoader] = _CLoader
 else:  # pragma: no cover - PyYAML without libyaml: the pure-Python parser, same bounds
     from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Loader(Reader, Scanner, Parser, _BoundedComposer, _Constructor, Resolver):  # type: ignore[misc,no-redef]
+    class _PyLoader(Reader, Scanner, Parser, _BoundedComposer, _Constructor, Resolver):
         def __init__(self, text: str) -> None:
             Reader.__init__(self, text)
             Scanner.__init__(self)
@@ -182,6 +193,8 @@ else:  # pragma: no cover - PyYAML without libyaml: the pure-Python parser, same
             _BoundedComposer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
+
+    _Loader = _PyLoader
 
 
 def _expanded_size(root: yaml.Node) -> int:

@@ -33,4 +33,5 @@ def classify(status: int, headers: Mapping[str, str]) -> int:
 
 
 def classify_name(status: int, headers: Mapping[str, str]) -> str:
+    """The name of the class an answer falls in (`app`, `fallback`, `refused` …)."""
     return CLASSES[classify(status, headers)]

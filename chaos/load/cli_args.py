@@ -21,6 +21,7 @@ from chaos.load.schedule import from_spec
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The load options, shared by `entchaos load` and `python -m chaos.load`."""
     parser.add_argument("--target", default="http://127.0.0.1:8080", help="base URL (default: the edge)")
     parser.add_argument(
         "--profile",
@@ -49,6 +50,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> LoadSpec:
+    """The LoadSpec the parsed options describe."""
     return LoadSpec(
         schedule=from_spec(args.profile, args.duration, max_requests=args.max_requests),
         target=args.target,
@@ -63,6 +65,7 @@ def spec_from_args(args: argparse.Namespace) -> LoadSpec:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    """Run the load the options describe; progress, the table and the files asked for; the exit code."""
     out = sys.stdout
     try:
         spec = spec_from_args(args)
@@ -99,6 +102,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def write_live(runner: LoadRunner, path: Path) -> None:
+    """Write the statistics and the ledger to `path`, atomically (the remote handle reads it)."""
     attempts = [dataclasses.asdict(a) for a in list(runner.ledger.attempts.values())]
     data = {**runner.stats.snapshot(), "ledger": attempts}
     tmp = path.with_suffix(".tmp")
@@ -118,6 +122,7 @@ def _live_writer(
 
 
 def format_progress(p: Progress) -> str:
+    """One line of progress: elapsed, rate, answers by class, p95, in flight, connections, lateness."""
     classes = " ".join(f"{k} {v}" for k, v in p.by_class.items())
     p95 = f"{p.p95_ms:.1f} ms" if p.p95_ms is not None else "-"
     lag = f"  GENERATOR LATE {p.lag_ms:.0f} ms" if p.lag_ms > 50 else ""
@@ -143,6 +148,7 @@ def _fmt(v: float | None) -> str:
 
 
 def print_table(result: LoadResult, out: TextIO) -> None:
+    """The end-of-run table: answers by class and by step with latency percentiles, availability, writes."""
     s = result.summary()
     total = s["total"] or 1
     out.write(

@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from chaos.load.classify import REFUSED, RETRY_AFTER, TIMEOUT, WANTED_HEADERS, classify
 from chaos.log import get_logger
@@ -87,6 +87,8 @@ class Pending:
 
 
 class Response(NamedTuple):
+    """One answer: its class, status, headers, body, and when it was intended and done."""
+
     cls: int
     status: int
     headers: dict[str, str]
@@ -97,6 +99,12 @@ class Response(NamedTuple):
     @property
     def latency_s(self) -> float:
         return self.done_at - self.intended
+
+
+def stream_transport(transport: asyncio.BaseTransport) -> asyncio.Transport:
+    """A TCP connection's transport as what it is: `connection_made` is typed for any transport, and uvloop's
+    TCPTransport has every `asyncio.Transport` method without subclassing it (so a cast, not an isinstance)."""
+    return cast(asyncio.Transport, transport)
 
 
 class _Conn(asyncio.Protocol):
@@ -115,11 +123,11 @@ class _Conn(asyncio.Protocol):
         "status",
         "transport",
     )
+    transport: asyncio.Transport  # set by `connection_made`, before the pool ever holds the connection
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self.parsed = pool.parsed
-        self.transport: asyncio.Transport | None = None
         self.cur: Pending | None = None
         self.buf = b""
         self.state = _HEAD
@@ -133,7 +141,7 @@ class _Conn(asyncio.Protocol):
 
     # asyncio.Protocol -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = stream_transport(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         cur = self.cur
@@ -154,7 +162,7 @@ class _Conn(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         cur = self.cur
         if cur is None:  # unsolicited bytes (no pipelining): this connection is unusable
-            self.transport.abort()  # type: ignore[union-attr]
+            self.transport.abort()
             return
         self.got_bytes = True
         if self.buf:
@@ -315,7 +323,7 @@ class _Conn(asyncio.Protocol):
         self.served += 1
         cur.on_done(cur, cls, status, headers, body, done_at)
         if self.close_after:
-            self.transport.close()  # type: ignore[union-attr]
+            self.transport.close()
             return
         # Next queued request on this connection (inlined `pool._release`: this is once per answer).
         q = self.pool.queue
@@ -326,14 +334,14 @@ class _Conn(asyncio.Protocol):
                 continue
             self.cur = p
             self.got_bytes = False
-            self.transport.write(p.data)  # type: ignore[union-attr]
+            self.transport.write(p.data)
             return
         self.pool.idle.append(self)
 
     def send(self, p: Pending) -> None:
         self.cur = p
         self.got_bytes = False
-        self.transport.write(p.data)  # type: ignore[union-attr]
+        self.transport.write(p.data)
 
 
 class ConnectionPool:
@@ -366,12 +374,13 @@ class ConnectionPool:
 
     # public ------------------------------------------------------------------------------------
     def submit(self, p: Pending) -> None:
+        """Send `p` on an idle connection, or queue it (opening a connection when under the limit)."""
         idle = self.idle
         if idle:
             conn = idle.pop()  # `conn.send(p)`, inlined: once per request
             conn.cur = p
             conn.got_bytes = False
-            conn.transport.write(p.data)  # type: ignore[union-attr]
+            conn.transport.write(p.data)
             return
         self.queue.append(p)
         if len(self.conns) + self.opening < self.max_connections:
@@ -401,8 +410,7 @@ class ConnectionPool:
             cur, conn.cur = conn.cur, None
             if cur is not None:
                 cur.on_done(cur, TIMEOUT, 0, _NO_HEADERS, b"", now)
-            if conn.transport is not None:
-                conn.transport.abort()
+            conn.transport.abort()
         self.idle.clear()
 
     # connection management ----------------------------------------------------------------------
@@ -421,7 +429,7 @@ class ConnectionPool:
             return
         self.opening -= 1
         if self.closed:
-            conn.transport.abort()  # type: ignore[union-attr]
+            conn.transport.abort()
             return
         self.opened_total += 1
         self.conns.add(conn)
@@ -476,8 +484,7 @@ class ConnectionPool:
             if cur is not None and cur.deadline <= now:
                 conn.cur = None
                 cur.on_done(cur, TIMEOUT, 0, _NO_HEADERS, b"", now)
-                if conn.transport is not None:
-                    conn.transport.abort()  # a late answer would arrive on a reused connection otherwise
+                conn.transport.abort()  # a late answer would arrive on a reused connection otherwise
         q = self.queue
         while q and q[0].deadline <= now:
             p = q.popleft()

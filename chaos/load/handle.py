@@ -38,6 +38,7 @@ SETTLE_S = 1.0
 
 
 def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
+    """The generator's LoadSpec for a runbook's load section, sent to `target`."""
     duration = load.duration_s or DEFAULT_MAX_DURATION_S
     if load.schedule:
         points = [[s.at_s, s.rps] for s in load.schedule]

@@ -68,6 +68,8 @@ class TickCount:
 
 
 class LoadHandle(Protocol):
+    """A load generator the engine drives: started, stopped, asked for statistics over a window."""
+
     def start(self) -> None: ...
 
     def stop(self) -> None:

@@ -14,7 +14,7 @@ import itertools
 import json
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ _SERVED = (APP, FALLBACK)
 
 @dataclass(frozen=True)
 class Step:
+    """One kind of request in a journey: its name (for per-step latency) and whether it writes."""
+
     name: str
     write: bool  # needs the app itself: a fallback page does not count as served
 
@@ -51,6 +53,7 @@ class Session:
         self.failed = False
 
     async def call(self, step: Step, method: str, path: str, intended: float, payload: Any = None) -> Response:
+        """One request at `intended` (with the token once logged in); its answer, counted in the statistics."""
         ctx = self.ctx
         headers = [("Accept", "application/json")]
         if self.token:
@@ -71,6 +74,7 @@ class Session:
         return resp
 
     def next_time(self, resp: Response) -> float:
+        """When the user sends the next request: after the answer, plus thinking time."""
         return resp.done_at + self.ctx.think_s
 
     async def login(self, step: Step, login: str, intended: float) -> Response | None:
@@ -85,6 +89,8 @@ class Session:
 
 @dataclass
 class JourneyContext:
+    """What every journey shares: the connection pool, the statistics, the ledger, the random source."""
+
     pool: ConnectionPool
     stats: LoadStats
     ledger: WriteLedger
@@ -123,6 +129,7 @@ FLOOD = Step("flood.get", write=False)
 
 
 async def pupil_morning(ctx: JourneyContext, t: float) -> None:
+    """A pupil's morning: log in, timetable, homework list, a resource, then hand in homework (a ledger write)."""
     s = Session(ctx)
     r = await s.login(P_LOGIN, f"pupil{ctx.rng.randint(1, PUPILS):04d}", t)
     if r is None:
@@ -161,6 +168,7 @@ async def login_rush(ctx: JourneyContext, t: float) -> None:
 
 
 async def teacher(ctx: JourneyContext, t: float) -> None:
+    """A teacher: log in, post homework for the class (a write), read messages."""
     s = Session(ctx)
     r = await s.login(T_LOGIN, f"teacher{ctx.rng.randint(1, TEACHERS):03d}", t)
     if r is None:
@@ -182,6 +190,7 @@ async def teacher(ctx: JourneyContext, t: float) -> None:
 
 
 async def virtual_class(ctx: JourneyContext, t: float) -> None:
+    """A pupil joins their class's virtual class: log in, join."""
     s = Session(ctx)
     r = await s.login(V_LOGIN, f"pupil{ctx.rng.randint(1, PUPILS):04d}", t)
     if r is None:
@@ -192,9 +201,11 @@ async def virtual_class(ctx: JourneyContext, t: float) -> None:
 
 @dataclass(frozen=True)
 class Journey:
+    """A named user journey: its steps and the coroutine that plays it (None: the flood)."""
+
     name: str
     steps: tuple[Step, ...]
-    run: Callable[[JourneyContext, float], Awaitable[None]] | None  # None: the flood fast path
+    run: Callable[[JourneyContext, float], Coroutine[Any, Any, None]] | None  # None: the flood fast path
 
 
 JOURNEYS: dict[str, Journey] = {
@@ -221,12 +232,14 @@ class Mix:
         self._rng = rng
 
     def pick(self) -> Journey:
+        """A journey drawn by the mix's weights."""
         if len(self.journeys) == 1:
             return self.journeys[0]
         return self.journeys[bisect.bisect_right(self._cum, self._rng.random() * self._cum[-1])]
 
     @property
     def steps(self) -> list[Step]:
+        """Every step of every journey of the mix (the statistics' per-step rows)."""
         return [s for j in self.journeys for s in j.steps]
 
 

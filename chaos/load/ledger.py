@@ -26,6 +26,8 @@ log = get_logger(__name__)
 
 @dataclass
 class WriteAttempt:
+    """One homework submission: its key, when it was meant to be sent, and when (if ever) it was acknowledged."""
+
     key: str
     intended_unix: float
     ack_unix: float | None = None
@@ -41,6 +43,8 @@ class WriteAttempt:
 
 @dataclass
 class LedgerCheck:
+    """The ledger against the database: acknowledged writes lost, unacknowledged ones present anyway."""
+
     attempted: int
     acknowledged: int
     present: int
@@ -59,10 +63,13 @@ class LedgerCheck:
 
 
 class WriteLedger:
+    """Every write the load attempted, by idempotency key: what the database must hold afterwards."""
+
     def __init__(self) -> None:
         self.attempts: dict[str, WriteAttempt] = {}
 
     def attempt(self, key: str, intended_unix: float) -> WriteAttempt:
+        """Record a write about to be sent (`answer` records what came back)."""
         a = self.attempts[key] = WriteAttempt(key, intended_unix)
         return a
 
@@ -153,6 +160,7 @@ def read_submission_keys(conninfo: str, *, connect_timeout_s: float = 5.0) -> se
 
 
 def check_database(ledger: WriteLedger, conninfo: str) -> LedgerCheck:
+    """The ledger against the submissions of the database at `conninfo`."""
     return ledger.check(read_submission_keys(conninfo))
 
 

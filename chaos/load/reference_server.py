@@ -13,9 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chaos.load.client import stream_transport
+
 
 @dataclass
 class Reply:
+    """What the reference server answers: status, headers, body, after a delay, or a misbehaviour (`action`)."""
+
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok\n"
@@ -36,24 +40,27 @@ class Stall:
     phase: float  # a time.monotonic() instant
 
     def release_at(self, t: float) -> float:
+        """When a request arriving at `t` is answered: the end of the stall it falls in, or `t`."""
         k = (t - self.phase) // self.period_s
         start = self.phase + k * self.period_s
         return start + self.pause_s if start <= t < start + self.pause_s else t
 
     def true_latency(self, intended: float, delay_s: float) -> float:
+        """The latency a request sent at `intended` must show: how long the stall held it, plus `delay_s`."""
         return self.release_at(intended) - intended + delay_s
 
 
 class _ServerProtocol(asyncio.Protocol):
+    transport: asyncio.Transport  # set by `connection_made`, before any data arrives
+
     def __init__(self, handler: Handler, stall: Stall | None) -> None:
         self.handler = handler
         self.stall = stall
         self.buf = b""
-        self.transport: asyncio.Transport | None = None
         self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = stream_transport(transport)
 
     def data_received(self, data: bytes) -> None:
         arrived = time.monotonic()
@@ -79,7 +86,7 @@ class _ServerProtocol(asyncio.Protocol):
         if reply.action == "hang":
             return
         if reply.action == "reset":
-            self.transport.abort()  # type: ignore[union-attr]
+            self.transport.abort()
             return
         ready = (self.stall.release_at(arrived) if self.stall else arrived) + reply.delay_s
         delay = ready - time.monotonic()
@@ -89,7 +96,7 @@ class _ServerProtocol(asyncio.Protocol):
             self._write(reply)
 
     def _write(self, reply: Reply) -> None:
-        if self.transport is None or self.transport.is_closing():
+        if self.transport.is_closing():
             return
         head = [f"HTTP/1.1 {reply.status} {reply.reason}"]
         head += [f"{k}: {v}" for k, v in reply.headers.items()]
@@ -110,12 +117,14 @@ class _ServerProtocol(asyncio.Protocol):
 async def start(
     handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stall: Stall | None = None
 ) -> tuple[asyncio.Server, int]:
+    """Serve `handler` on host:port (0: any free one); the server and its port."""
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _ServerProtocol(handler, stall), host, port, backlog=4096)
     return server, server.sockets[0].getsockname()[1]
 
 
 def fixed(delay_s: float, body: bytes = b"ok\n") -> Handler:
+    """A handler answering 200 with `body` after `delay_s`, whatever is asked."""
     reply = Reply(200, {"X-ENT-Replica": "ref-1", "X-ENT-Datacenter": "ref"}, body, delay_s)
     return lambda method, path, body_in: reply
 

@@ -31,6 +31,8 @@ log = get_logger(__name__)
 
 @dataclass
 class LoadSpec:
+    """What to send: the arrival schedule, the target, the journey mix, the timeouts and limits."""
+
     schedule: Schedule  # arrivals per second; for session journeys an arrival is one journey start
     target: str = "http://127.0.0.1:8080"
     mix: dict[str, float] = field(default_factory=lambda: {"flood": 1.0})
@@ -43,6 +45,7 @@ class LoadSpec:
     seed: int | None = None
 
     def endpoint(self) -> tuple[str, int, str]:
+        """Host, port and Host header of the target; InvalidInput when it is not an http URL."""
         u = urlsplit(self.target)
         if u.scheme != "http" or not u.hostname:
             raise InvalidInput(
@@ -51,6 +54,7 @@ class LoadSpec:
         return u.hostname, u.port or 80, u.netloc
 
     def validate(self) -> None:
+        """Raise InvalidInput when the spec cannot run (target, timeouts, connections); nothing is sent."""
         self.endpoint()
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise InvalidInput("timeouts must be > 0 seconds")
@@ -73,6 +77,8 @@ class Progress:
 
 @dataclass
 class LoadResult:
+    """What a finished run leaves: its statistics and its write ledger."""
+
     spec: LoadSpec
     stats: LoadStats
     ledger: WriteLedger
@@ -83,6 +89,7 @@ class LoadResult:
     connections_opened: int = 0
 
     def summary(self) -> dict[str, Any]:
+        """The whole-run figures, with what was sent, how fast, and how late the generator ran."""
         s = self.stats.summary()
         s.update(
             sent=self.sent,
@@ -99,6 +106,8 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class LoadRunner:
+    """Sends the schedule's arrivals on time (open model) on one event loop, and counts the answers."""
+
     def __init__(self, spec: LoadSpec, progress: ProgressCallback | None = None) -> None:
         spec.validate()
         self.spec = spec
@@ -117,6 +126,7 @@ class LoadRunner:
                 self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> LoadResult:
+        """Run the schedule to its end (or `stop`); the result."""
         spec = self.spec
         host, port, netloc = spec.endpoint()
         loop = self._loop = asyncio.get_running_loop()
@@ -156,7 +166,7 @@ class LoadRunner:
         counters = {"sent": 0, "lag": 0.0, "max_lag": 0.0}
         start = time.monotonic()
         stats.start, stats.start_unix = start, time.time()
-        ticker = _Ticker(self, pool, counters, start) if self.progress else None
+        ticker = _Ticker(self, self.progress, pool, counters, start) if self.progress else None
         log.info(
             "load_started",
             target=spec.target,
@@ -240,8 +250,9 @@ class LoadRunner:
 class _Ticker:
     """The once-per-second progress callback."""
 
-    def __init__(self, runner: LoadRunner, pool: ConnectionPool, counters: dict[str, Any], start: float) -> None:
-        self.runner, self.pool, self.counters, self.start = runner, pool, counters, start
+    def __init__(self, runner: LoadRunner, progress: ProgressCallback, pool: ConnectionPool, counters: dict[str, Any],
+                 start: float) -> None:
+        self.runner, self.progress, self.pool, self.counters, self.start = runner, progress, pool, counters, start
         self.last_sent = 0
         self.last_totals = list(runner.stats.totals)
         self.loop = asyncio.get_running_loop()
@@ -267,7 +278,7 @@ class _Ticker:
         )
         self.last_sent, self.last_totals = sent, totals
         try:
-            self.runner.progress(p)  # type: ignore[misc]
+            self.progress(p)
         except Exception as exc:  # a broken display must not stop the load
             log.warning("load_progress_callback_failed", error=repr(exc))
 
@@ -276,6 +287,7 @@ class _Ticker:
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop event loop (the stdlib one, slower, when uvloop is missing)."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - declared dependency; stdlib loop is correct, only slower
@@ -321,10 +333,12 @@ class LoadThread:
             self.error = exc
 
     def start(self) -> LoadThread:
+        """Start sending, in the background thread."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop dispatching (answers in flight are still awaited); `join` waits for the end."""
         self.runner.stop()
 
     def join(self, timeout_s: float | None = None) -> LoadResult:

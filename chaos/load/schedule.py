@@ -47,6 +47,7 @@ class Schedule:
 
     @property
     def end_s(self) -> float:
+        """When arrivals stop: the duration, or the last point when earlier."""
         return min(self.duration_s, self.points[-1][0])
 
     def rate_at(self, t: float) -> float:
@@ -114,12 +115,14 @@ class Schedule:
 
 
 def constant(rate: float, duration_s: float, *, max_requests: int | None = None, poisson: bool = False) -> Schedule:
+    """The same rate for the whole duration."""
     return Schedule(((0.0, rate), (duration_s, rate)), duration_s, max_requests, poisson)
 
 
 def ramp(
     start_rate: float, end_rate: float, duration_s: float, *, max_requests: int | None = None, poisson: bool = False
 ) -> Schedule:
+    """A linear ramp from `start_rate` to `end_rate` over the duration."""
     return Schedule(((0.0, start_rate), (duration_s, end_rate)), duration_s, max_requests, poisson)
 
 
@@ -256,8 +259,9 @@ def from_spec(spec: str, duration_s: float, *, max_requests: int | None = None) 
     parsed = parse_spec(spec)
     if parsed.kind == "file":
         return load_profile(parsed.path, duration_s=duration_s, max_requests=max_requests)
+    n = parsed.numbers  # as many as the kind takes (`parse_spec` checked)
     if parsed.kind == "constant":
-        return constant(*parsed.numbers, duration_s, max_requests=max_requests)
+        return constant(n[0], duration_s, max_requests=max_requests)
     if parsed.kind == "ramp":
-        return ramp(*parsed.numbers, duration_s, max_requests=max_requests)
-    return step_surge(*parsed.numbers, duration_s, max_requests=max_requests)
+        return ramp(n[0], n[1], duration_s, max_requests=max_requests)
+    return step_surge(n[0], n[1], n[2], n[3], duration_s, max_requests=max_requests)

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Tally:
+    """What the slow clients saw: connections opened, refused, cut by the server (after how long), still held."""
+
     opened: int = 0
     failed_to_connect: int = 0
     held_s: list[float] = field(default_factory=list)  # connections the server cut, after how long
     still_open_s: list[float] = field(default_factory=list)  # the age of those still held at the end
 
     def summary(self, for_s: float) -> dict:
+        """The JSON summary the probe reads: counts, and how long the server held connections (median, max)."""
         cut, still_open = sorted(self.held_s), self.still_open_s
         return {
             "type": "summary", "for_s": for_s, "opened": self.opened, "failed_to_connect": self.failed_to_connect,
@@ -65,6 +68,7 @@ async def one_slow_client(host: str, port: int, deadline: float, interval_s: flo
 
 
 async def run(host: str, port: int, connections: int, for_s: float, interval_s: float) -> dict:
+    """Hold `connections` slow clients against host:port for `for_s` seconds; their summary."""
     tally = Tally()
     deadline = time.monotonic() + for_s
     await asyncio.gather(*(one_slow_client(host, port, deadline, interval_s, tally) for _ in range(connections)))
@@ -72,6 +76,7 @@ async def run(host: str, port: int, connections: int, for_s: float, interval_s: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (`python -m chaos.load.slowloris`); writes the summary as JSON."""
     parser = argparse.ArgumentParser(prog="python -m chaos.load.slowloris", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="edge")
     parser.add_argument("--port", type=int, default=80)

@@ -113,6 +113,7 @@ class Window:
         return max(0.0, self.end_s - self.start_s)
 
     def add(self, tick: Tick) -> None:
+        """Count one tick into the window."""
         for i in range(N_CLASSES):
             self.reads[i] += tick.counts[i]
             self.writes[i] += tick.counts[i + N_CLASSES]
@@ -186,6 +187,7 @@ class LoadStats:
         return len(self.steps) - 1
 
     def record(self, step: int, cls: int, is_write: bool, intended: float, done_at: float) -> None:
+        """One answer of class `cls` (a write or not) to step `step`, intended at `intended`, done at `done_at`."""
         v = int((done_at - intended) * 1_000_000)
         if v < LOWEST_US:
             v = LOWEST_US
@@ -201,10 +203,11 @@ class LoadStats:
         if k == self._last_tick:  # answers mostly arrive in intended order: skip the dict lookup
             tick = self._last
         else:
-            tick = self.ticks.get(k)
-            if tick is None:
-                tick = self.ticks[k] = Tick()
-            self._last_tick, self._last = k, tick
+            found = self.ticks.get(k)
+            if found is None:
+                found = self.ticks[k] = Tick()
+            self._last_tick, self._last = k, found
+            tick = found
         tick.counts[cls + N_CLASSES if is_write else cls] += 1
         h = tick.hists[cls]
         h[idx] = h.get(idx, 0) + 1
@@ -302,6 +305,7 @@ class LoadStats:
         return rows
 
     def summary(self) -> dict[str, Any]:
+        """Whole-run figures by class and by step: counts and latency percentiles."""
         classes = {}
         for i, name in enumerate(CLASSES):
             h = to_hdr(self.class_counts[i])
@@ -339,6 +343,7 @@ class LoadStats:
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> LoadStats:
+        """Read back what `snapshot` wrote (a generator in a client container); ValueError from another version."""
         if "ticks" not in data or abs(float(data.get("tick_s", 0)) - TICK_S) > 1e-9:
             raise ValueError("a load snapshot from another version of entchaos (no 100 ms ticks): rebuild the "
                              "client image with `entchaos stack build`")
