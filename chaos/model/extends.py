@@ -72,19 +72,16 @@ def resolve(root: yaml.Node | None, source: str, chain: tuple[Path, ...] = ()) -
     try:
         parent = resolve(parent_root, shown, (*chain, parent_path))
     except ExtendsProblems as exc:
-        raise ExtendsProblems([_extended(p, shown, here) for p in exc.problems]) from None
+        raise ExtendsProblems([_extended(p, here) for p in exc.problems]) from None
     if parent.root is not None and not isinstance(parent.root, yaml.MappingNode):
         raise ExtendsProblems([Problem(shown, parent.root.start_mark.line + 1, "", "expected a runbook to extend "
                                        "(a mapping: metadata, steps, …), found something else", here)])
     return _Merger(root, source, parent, shown, here).merge()
 
 
-def _extended(problem: Problem, parent: str, here: str) -> Problem:
-    """A problem found in `parent` (or above it), now also extended by `here`."""
-    if problem.file == parent and not problem.via:
-        via = here
-    else:
-        via = f"{problem.via}, extended by {here}" if problem.via else here
+def _extended(problem: Problem, here: str) -> Problem:
+    """A problem found in a parent (or further up), which `here` (`child.yaml:LINE`) extends."""
+    via = f"{problem.via}, extended by {here}" if problem.via else here
     return Problem(problem.file, problem.line, problem.path, problem.message, via)
 
 
