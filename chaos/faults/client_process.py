@@ -8,82 +8,30 @@ of that command line is left in the container.
 
 from __future__ import annotations
 
-import json
-import shlex
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel
 
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect
+from chaos.load.interface import ClientSource
 from chaos.load.remote import client_container
 from chaos.log import get_logger
-from chaos.stack.docker_api import docker_client
+from chaos.stack.container_process import look_in, start_in, stop_in
 
 log = get_logger(__name__)
 
 
-def start_in(container_id: str, argv: list[str], *, pid_file: str, log_file: str, output_file: str,
-             stale: tuple[str, ...] = ()) -> None:
-    """Start `argv` detached; `output_file` and the `stale` files of an earlier run are removed first."""
-    command = " ".join(shlex.quote(a) for a in argv)
-    script = f"rm -f {' '.join((output_file, *stale))}; echo $$ > {pid_file}; exec {command} > {log_file} 2>&1"
-    docker_client().containers.get(container_id).exec_run(["sh", "-c", script], detach=True)
+class ClientParams(BaseModel):
+    """What the parameters of every client-process fault hold: the client network its process runs in."""
+
+    source: ClientSource
 
 
-# Run by the container's python: the process of the pid file, alive or not, and its established TCP sockets;
-# the processes whose command line names `marker`.
-_LOOK = r"""
-import json, os, sys
-pid_file, marker = sys.argv[1], sys.argv[2]
-try:
-    pid = open(pid_file).read().strip()
-except OSError:
-    pid = None
-alive = bool(pid) and os.path.isdir(f"/proc/{pid}")
-inodes = set()
-if alive:
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-established = 0
-for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        rows = open(table).read().splitlines()[1:]
-    except OSError:
-        continue
-    established += sum(1 for r in rows if r.split()[3] == "01" and r.split()[9] in inodes)
-running = []
-for p in os.listdir("/proc"):
-    if p.isdigit() and p != str(os.getpid()):
-        try:
-            cmd = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmd and "entchaos-look" not in cmd:
-            running.append(int(p))
-print(json.dumps({"pid": int(pid) if pid else None, "alive": alive, "established": established,
-                  "processes": sorted(running)}))
-"""
+SP = TypeVar("SP", bound=ClientParams)
 
 
-def look_in(container_id: str, *, pid_file: str, marker: str) -> dict[str, Any]:
-    """What the process of `pid_file` does now, and which processes of `marker` run in the container."""
-    code, out = docker_client().containers.get(container_id).exec_run(
-        ["python3", "-c", _LOOK, pid_file, marker, "entchaos-look"])
-    text = out.decode(errors="replace").strip()
-    if code != 0:
-        return {"error": text.splitlines()[-1] if text else f"exit {code}", "alive": False, "processes": []}
-    return dict(json.loads(text.splitlines()[-1]))
-
-
-def stop_in(container_id: str, *, pid_file: str) -> None:
-    stop = f"[ -f {pid_file} ] && kill -INT $(cat {pid_file}) 2>/dev/null; rm -f {pid_file}; true"
-    docker_client().containers.get(container_id).exec_run(["sh", "-c", stop])
-
-
-class ClientProcessFault(Fault):
+class ClientProcessFault(Fault[SP]):
     """A fault whose attack is `argv()` run in the client container of `params.source`; revert stops it.
 
     The targets are the victims (chaos-allowed app replicas); the container is chosen before injection, so
@@ -96,11 +44,12 @@ class ClientProcessFault(Fault):
     STALE_FILES: ClassVar[tuple[str, ...]] = ()  # written while it runs: removed before it starts
 
     def argv(self) -> list[str]:
+        """The attack's command line, run in the client container."""
         raise NotImplementedError
 
-    def prepare(self, ctx: FaultContext) -> dict:
-        container = client_container(ctx.stack, self.params.source)  # type: ignore[arg-type,attr-defined]
-        return {"container": container.id, "source": self.params.source}  # type: ignore[attr-defined]
+    def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
+        container = client_container(ctx.stack, self.params.source)
+        return {"container": container.id, "source": self.params.source}
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         start_in(ctx.record.state["container"], self.argv(), pid_file=self.PID_FILE, log_file=self.LOG_FILE,
@@ -114,6 +63,7 @@ class ClientProcessFault(Fault):
         log.info("client_process_stopped", fault=self.name, source=record.state.get("source"))
 
     def look(self, record: FaultRecord) -> dict[str, Any]:
+        """What the process does now (`container_process.look_in`): alive, its connections, its processes."""
         return look_in(record.state["container"], pid_file=self.PID_FILE, marker=self.OUTPUT_FILE)
 
     def took_effect(self, seen: dict[str, Any]) -> bool:
@@ -121,6 +71,7 @@ class ClientProcessFault(Fault):
         raise NotImplementedError
 
     def extra_evidence(self, record: FaultRecord) -> dict[str, Any]:
+        """The subclass's own figures, read while the process is alive (the flood's sent requests)."""
         return {}
 
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
