@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -145,8 +145,12 @@ def redact_event(_logger: WrappedLogger, _method: str, event: EventDict) -> Even
     return redact_value(event)
 
 
-class RedactingStream(io.TextIOBase):
-    """A text stream that masks secrets line by line before they reach the real one (stdout, stderr)."""
+class RedactingStream(io.TextIOBase, TextIO):
+    """A text stream that masks secrets line by line before they reach the real one (stdout, stderr).
+
+    An `io.TextIOBase` at run time; also a `typing.TextIO` (what `sys.stdout` is declared as, and what a view
+    writes to), which no `io` class is to a type checker.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -181,9 +185,7 @@ class RedactingStream(io.TextIOBase):
 
 def protect_output() -> None:
     """Route this process's stdout and stderr through `RedactingStream` (the `entchaos` command does, first)."""
-    # `sys.stdout` is declared `typing.TextIO`, which no `io` class is to a type checker; a RedactingStream is a
-    # text stream (write, flush, fileno, isatty, encoding): all that print, logging and structlog use of it.
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = cast(TextIO, RedactingStream(sys.stdout))
+        sys.stdout = RedactingStream(sys.stdout)
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = cast(TextIO, RedactingStream(sys.stderr))
+        sys.stderr = RedactingStream(sys.stderr)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -48,7 +50,7 @@ verify:
 
 
 class LeakyPlaybooks(FakePlaybooks):
-    def run(self, name, extravars, *, timeout_s, cancel):  # type: ignore[no-untyped-def]
+    def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float, cancel: Callable[[], bool]) -> None:
         if name == "edge-undrain":
             raise PlaybookFailed(f"playbook edge-undrain failed at task 'promote': {ANSIBLE_OUTPUT}")
         super().run(name, extravars, timeout_s=timeout_s, cancel=cancel)
