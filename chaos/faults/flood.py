@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chaos.faults.base import FaultRecord, register
-from chaos.faults.client_process import ClientProcessFault
+from chaos.faults.client_process import ClientParams, ClientProcessFault
 from chaos.limits import MAX_CONNECTIONS, MAX_RATE
 from chaos.load.interface import ClientSource
 from chaos.load.remote import EDGE_INSIDE
@@ -28,7 +28,7 @@ SERIES_FILE = "/tmp/entchaos-flood.jsonl"
 LIVE_FILE = "/tmp/entchaos-flood-live.json"
 
 
-class FloodParams(BaseModel):
+class FloodParams(ClientParams):
     model_config = ConfigDict(extra="forbid")
     rate: int = Field(gt=0, le=int(MAX_RATE), strict=True,
                       description="requests per second: at most what one generator sends (50 000/s)")
@@ -40,8 +40,9 @@ class FloodParams(BaseModel):
 
 
 @register("flood")
-class Flood(ClientProcessFault):
-    Params = FloodParams
+class Flood(ClientProcessFault[FloodParams]):
+    """`rate` requests a second from the client network `source` for `for_s` seconds."""
+
     PID_FILE, LOG_FILE, OUTPUT_FILE = PID_FILE, "/tmp/entchaos-flood.log", SERIES_FILE
     STALE_FILES = (LIVE_FILE,)
 

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chaos.faults.base import register
-from chaos.faults.client_process import ClientProcessFault
+from chaos.faults.client_process import ClientParams, ClientProcessFault
 from chaos.load.interface import ClientSource
 
 PID_FILE = "/tmp/entchaos-slow-clients.pid"
 SUMMARY_FILE = "/tmp/entchaos-slow-clients.json"
 
 
-class SlowClientsParams(BaseModel):
+class SlowClientsParams(ClientParams):
     model_config = ConfigDict(extra="forbid")
     connections: int = Field(default=200, ge=1, le=5000, strict=True)
     for_s: float = Field(default=40.0, gt=0, le=900, strict=True, allow_inf_nan=False,
@@ -32,8 +32,9 @@ class SlowClientsParams(BaseModel):
 
 
 @register("slow-clients")
-class SlowClients(ClientProcessFault):
-    Params = SlowClientsParams
+class SlowClients(ClientProcessFault[SlowClientsParams]):
+    """`connections` slowloris connections from the client network `source` for `for_s` seconds."""
+
     PID_FILE, LOG_FILE, OUTPUT_FILE = PID_FILE, "/tmp/entchaos-slow-clients.log", SUMMARY_FILE
 
     def argv(self) -> list[str]:
