@@ -13,8 +13,8 @@ from chaos.load.interface import SOURCES
 from chaos.log import configure, protect_output
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `entchaos --help` stays quick
-    from chaos.engine.journal import RunView
     from chaos.engine.recover import Recovery
+    from chaos.journal import RunView
     from chaos.stack.compose import ComposeStack
 
 
@@ -162,9 +162,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """`entchaos recover`: revert what killed runs left, from their journals (one run, or every one)."""
-    from chaos.engine.journal import read_run
-    from chaos.engine.recover_stack import recover_everything, stack_of_run
-    from chaos.launch import REPORTS_DIR, recover_run
+    from chaos.journal import read_run
+    from chaos.launch import REPORTS_DIR, recover_everything, recover_run, stack_of_run
 
     if args.run is None:  # every run of the project with a fault left, killed at any moment
         everything = recover_everything(REPORTS_DIR, project=args.project, compose_file=args.compose_file,

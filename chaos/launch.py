@@ -1,4 +1,4 @@
-"""The runbook commands on a real compose stack: validate, plan, run, recover.
+"""The runbook commands on a real compose stack: validate, plan, run, recover (one run, or every dead one).
 
 This is where the engine meets its real parts: the compose stack, the load generator, ansible-runner,
 the console view and, on a game day, the people at the console.
@@ -6,24 +6,65 @@ the console view and, on a game day, the people at the console.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from chaos.engine.engine import Engine
+from chaos.engine.manual import Unattended
 from chaos.engine.plan import Plan, make_plan
-from chaos.engine.recover import Recovery, recover
+from chaos.engine.recover import Recovery, RecoveryAll, recover, recover_all
 from chaos.engine.result import RunResult
-from chaos.gameday.operator import ConsoleOperator, Unattended
-from chaos.load.handle import load_factory
+from chaos.errors import ChaosError, InvalidInput
+from chaos.gameday.operator import ConsoleOperator
+from chaos.journal import RunView
+from chaos.load.handle import DEFAULT_MAX_DURATION_S, EngineLoad, RemoteLoad
+from chaos.load.journeys import JOURNEYS
+from chaos.load.remote import EDGE_INSIDE
+from chaos.load.runner import LoadSpec
+from chaos.load.schedule import from_spec, profile
+from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.model.loader import load_runbook
 from chaos.remediation.runner import AnsiblePlaybooks, available
 from chaos.report.console import ConsoleView
-from chaos.stack.compose import PROJECT_ROOT, ComposeStack
+from chaos.stack.compose import PROJECT_ROOT, ComposeStack, compose_file_of
+from chaos.stack.interface import Stack
+
+log = get_logger(__name__)
 
 REPORTS_DIR = Path(os.environ.get("ENTCHAOS_REPORTS_DIR", PROJECT_ROOT / "reports"))
 STATE_DIR = PROJECT_ROOT / ".entchaos"
+
+
+def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
+    """The generator's LoadSpec for a runbook's load section, sent to `target`."""
+    duration = load.duration_s or DEFAULT_MAX_DURATION_S
+    if load.schedule:
+        points = [[s.at_s, s.rps] for s in load.schedule]
+        schedule = profile(points, duration_s=max(duration, points[-1][0]))
+    else:
+        assert load.profile is not None
+        schedule = from_spec(load.profile, duration)
+    if load.scale != 1.0:
+        schedule = dataclasses.replace(schedule, points=tuple((t, r * load.scale) for t, r in schedule.points))
+    unknown = sorted(set(load.journeys) - set(JOURNEYS))
+    if unknown:
+        raise InvalidInput(f"unknown journey(s) {unknown} in the runbook's load", fix=f"choose among {list(JOURNEYS)}")
+    return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0})
+
+
+def load_factory(load: m.LoadSpec, stack: Stack) -> EngineLoad | RemoteLoad:
+    """The handle the runbook's load asks for: in this process (`source: host`) or in a client container."""
+    if load.source == "host":
+        spec = spec_from_runbook(load, stack.edge_url())
+        spec.validate()
+        return EngineLoad(spec, stack)
+    spec = spec_from_runbook(load, EDGE_INSIDE)
+    spec.validate()
+    return RemoteLoad(spec, stack, load.source)
 
 
 def validate(path: str | Path) -> m.Runbook:
@@ -70,3 +111,31 @@ def recover_run(folder: str | Path, stack: ComposeStack) -> Recovery:
     """Revert what the run in `folder` left in `stack`, from its journal."""
     return recover(folder, stack, playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
                    listeners=[ConsoleView(sys.stderr)], state_dir=STATE_DIR, known_playbooks=available())
+
+
+def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: str | None = None,
+                 compose_file: str | None = None) -> ComposeStack:
+    """Command-line options first, then what the run's project and runbook say."""
+    name = project or run_project
+    file: str | Path | None = compose_file or (compose_file_of(name) if name else None)
+    if file is None and runbook_path and Path(runbook_path).is_file():
+        try:
+            file = stack_for(validate(runbook_path), name).compose_file
+        except ChaosError as exc:
+            log.warning("recover_runbook_unreadable", runbook=runbook_path, error=exc.message)
+    return ComposeStack.from_env(name, file)
+
+
+def recover_everything(reports_dir: Path, *, project: str | None = None, compose_file: str | None = None,
+                       on_found: Callable[[RunView], None] | None = None) -> RecoveryAll:
+    """`recover_all` on the real parts: the compose stack of each run, ansible-runner, the console view."""
+    return recover_all(
+        reports_dir,
+        lambda run: stack_of_run(run.project, run.runbook_path, project=project, compose_file=compose_file),
+        project=project,
+        playbooks_for=lambda stack: AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
+        listeners=[ConsoleView(sys.stderr)],
+        state_dir=STATE_DIR,
+        known_playbooks=available(),
+        on_found=on_found,
+    )

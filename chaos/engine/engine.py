@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.engine.impact import measure_impact
-from chaos.engine.journal import JOURNAL_NAME, Journal
 from chaos.engine.lock import StackLock
+from chaos.engine.manual import Operator, Unattended
 from chaos.engine.plan import Plan, PlannedStep, check_environment, make_plan, probe_key
 from chaos.engine.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
 from chaos.engine.signals import SignalGuard
@@ -40,8 +40,8 @@ from chaos.events import (
     WindowMeasured,
 )
 from chaos.faults.base import FAULTS, Fault
-from chaos.gameday.operator import Operator, Unattended
-from chaos.load.interface import LoadFactory, LoadHandle, LoadStats
+from chaos.journal import JOURNAL_NAME, Journal
+from chaos.load.interface import LoadHandle, LoadStats
 from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.probes.base import PROBES, Probe
@@ -51,6 +51,9 @@ from chaos.report.writer import ReportWriter
 from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
+
+# How the engine gets its load: `chaos.load.handle` on a real stack, a fake in tests (wired by `chaos.launch`).
+LoadFactory = Callable[[m.LoadSpec, Stack], LoadHandle]
 
 SETTLE_S = 1.0  # a window is read this long after its end: the answers to its newest requests are in flight
 

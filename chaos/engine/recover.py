@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from chaos.engine.journal import JOURNAL_NAME, Journal, RunView, pending_faults, read_journal, read_run
 from chaos.engine.lock import StackLock
 from chaos.engine.plan import plan_step
 from chaos.engine.steps import ActiveFault, NoPlaybooks, PlaybookRunner, StepRunner, StepTimes
 from chaos.errors import ChaosError, EnvironmentProblem, FaultError, InvalidInput
 from chaos.events import Bus, FaultReverted, Listener, PhaseStarted
 from chaos.faults.base import FAULTS, Effect, Fault, FaultRecord
+from chaos.journal import JOURNAL_NAME, Journal, RunView, pending_faults, read_journal, read_run
 from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.probes.base import PROBES, Probe

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_when_event_set
 
+from chaos.engine.manual import Operator, Unattended
 from chaos.engine.plan import PlannedStep, select_targets
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
@@ -34,7 +35,6 @@ from chaos.events import (
     StepStarted,
 )
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord
-from chaos.gameday.operator import Operator, Unattended
 from chaos.load.interface import LoadHandle, LoadStats
 from chaos.log import get_logger
 from chaos.model import runbook as m

@@ -1,33 +1,16 @@
-"""The people of a game day: a manual step waits for them, and the time they took is recorded."""
+"""The people of a game day at a terminal: a manual step waits for them to press Enter (the engine times them)."""
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_never, stop_when_event_set
 
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
-from chaos.log import get_logger
-
-log = get_logger(__name__)
-
-
-class Operator(Protocol):
-    """Returns when the people say the instruction is done; raises a ChaosError (StepFailed) when they cannot."""
-
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
-        ...
-
-
-class Unattended:
-    """No people in the loop (CI): a manual step is announced and the run goes on."""
-
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
-        log.info("manual_step_skipped_unattended", step=step_id)
 
 
 class ConsoleOperator:

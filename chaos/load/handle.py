@@ -7,19 +7,16 @@ how `lost_acked_writes` reaches the verdict.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from chaos.errors import InvalidInput, ProbeFailed
+from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
-from chaos.load.journeys import JOURNEYS
 from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
 from chaos.load.remote import EDGE_INSIDE, client_container
 from chaos.load.runner import LoadSpec, LoadThread
-from chaos.load.schedule import from_spec, profile
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
 from chaos.log import get_logger
@@ -27,7 +24,6 @@ from chaos.stack.container_process import start_in, stop_in
 from chaos.stack.containers import read_file, write_file
 
 if TYPE_CHECKING:
-    from chaos.model import runbook as m
     from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
@@ -35,23 +31,6 @@ log = get_logger(__name__)
 # Bound even when the runbook gives none: the engine stops it, but a generator always stops by itself.
 DEFAULT_MAX_DURATION_S = 900.0
 SETTLE_S = 1.0
-
-
-def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
-    """The generator's LoadSpec for a runbook's load section, sent to `target`."""
-    duration = load.duration_s or DEFAULT_MAX_DURATION_S
-    if load.schedule:
-        points = [[s.at_s, s.rps] for s in load.schedule]
-        schedule = profile(points, duration_s=max(duration, points[-1][0]))
-    else:
-        assert load.profile is not None
-        schedule = from_spec(load.profile, duration)
-    if load.scale != 1.0:
-        schedule = dataclasses.replace(schedule, points=tuple((t, r * load.scale) for t, r in schedule.points))
-    unknown = sorted(set(load.journeys) - set(JOURNEYS))
-    if unknown:
-        raise InvalidInput(f"unknown journey(s) {unknown} in the runbook's load", fix=f"choose among {list(JOURNEYS)}")
-    return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0})
 
 
 class _Handle:
@@ -206,15 +185,3 @@ class RemoteLoad(_Handle):
 
     def ledger(self) -> WriteLedger:
         return self._read()[1]
-
-
-def load_factory(load: m.LoadSpec, stack: Stack) -> EngineLoad | RemoteLoad:
-    """The handle the runbook's load asks for: in this process (`source: host`) or in a client container."""
-    if load.source == "host":
-        spec = spec_from_runbook(load, stack.edge_url())
-        spec.validate()
-        return EngineLoad(spec, stack)
-    spec = spec_from_runbook(load, EDGE_INSIDE)
-    spec.validate()
-    return RemoteLoad(spec, stack, load.source)
-

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
-
-if TYPE_CHECKING:
-    from chaos.model.runbook import LoadSpec
-    from chaos.stack.interface import Stack
+from typing import Any, Literal, Protocol, get_args
 
 # Where load comes from: this host, or a client container on one of the stack's client networks (the edge then
 # sees French or foreign source addresses). Written once: the runbook schema, the CLI and the faults use these.
@@ -86,5 +82,3 @@ class LoadHandle(Protocol):
         """The whole series (origin epoch s, rows with `t` s since origin): the report's timeline."""
         ...
 
-
-LoadFactory = Callable[["LoadSpec", "Stack"], LoadHandle]

@@ -99,7 +99,7 @@ class _Fold:
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The summary of a run from its journal's lines (`chaos.engine.journal.read_journal`)."""
+    """The summary of a run from its journal's lines (`chaos.journal.read_journal`)."""
     return summarize_events(ev.from_records(records))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chaos.engine.journal import JOURNAL_NAME, read_journal
 from chaos.events import Event, RunFinished
+from chaos.journal import JOURNAL_NAME, read_journal
 from chaos.log import get_logger
 from chaos.report.html import report_html
 from chaos.report.junit import junit_xml

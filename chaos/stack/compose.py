@@ -14,7 +14,7 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from chaos.errors import EnvironmentProblem, StackError
+from chaos.errors import ChaosError, EnvironmentProblem, StackError
 from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.interface import Target
@@ -188,3 +188,20 @@ class ComposeStack:
     def edge_api(self) -> tuple[str, int]:
         """Host address of the edge's runtime API (HAProxy's admin socket over TCP)."""
         return self.published("edge", 9999)
+
+
+CONFIG_FILES = "com.docker.compose.project.config_files"
+
+
+def compose_file_of(project: str) -> Path | None:
+    """The compose file the project's containers were made from (any container, running or not)."""
+    try:
+        found = docker_client().api.containers(all=True, filters={"label": f"{COMPOSE_PROJECT}={project}"})
+    except ChaosError:
+        return None
+    for summary in found:
+        files = (summary.get("Labels") or {}).get(CONFIG_FILES, "")
+        first = files.split(",")[0].strip()
+        if first and Path(first).is_file():
+            return Path(first)
+    return None

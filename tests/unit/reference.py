@@ -15,8 +15,8 @@ from typing import Any
 
 import uvloop
 
-from chaos.engine.journal import read_journal
 from chaos.errors import ProbeFailed
+from chaos.journal import read_journal
 from chaos.load.handle import EngineLoad
 from chaos.load.reference_server import Reply, start
 from chaos.load.runner import LoadSpec

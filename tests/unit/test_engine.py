@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.engine.journal import pending_faults, read_journal
 from chaos.engine.lock import StackLock
 from chaos.errors import EnvironmentProblem
+from chaos.journal import pending_faults, read_journal
 from tests.fakes import FakeLoad, FakeWorld
 
 DATA = Path(__file__).parent / "data"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos.engine.journal import pending_faults, read_journal
 from chaos.engine.recover import recover
 from chaos.errors import Aborted
 from chaos.faults.base import FAULTS, Effect, poll_effect
+from chaos.journal import pending_faults, read_journal
 from tests.fakes import FakeWorld
 
 ONE_FAULT = """\

@@ -14,10 +14,10 @@ import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from chaos.engine.engine import Engine
-from chaos.engine.journal import Journal, pending_faults, read_journal
 from chaos.engine.recover import recover
 from chaos.events import FaultInjected, FaultInjecting, FaultReverted, RunStarted
 from chaos.faults.base import FaultRecord
+from chaos.journal import Journal, pending_faults, read_journal
 from chaos.stack.interface import TargetRef
 from tests.fakes import FakeWorld
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from chaos.engine.engine import Engine
-from chaos.engine.journal import Journal, pending_faults, read_run
 from chaos.engine.lock import StackLock
 from chaos.engine.recover import find_pending, recover_all
 from chaos.events import FaultInjecting, RunStarted
 from chaos.faults.base import FaultRecord
+from chaos.journal import Journal, pending_faults, read_run
 from chaos.report.folder import run_folders
 from chaos.stack.interface import TargetRef
 from tests.fakes import FakeWorld

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from chaos.engine.engine import Engine
-from chaos.engine.journal import pending_faults, read_journal
 from chaos.engine.recover import recover
 from chaos.errors import RunbookInvalid
+from chaos.journal import pending_faults, read_journal
 from chaos.model import runbook as m
 from tests.fakes import FakeWorld
 

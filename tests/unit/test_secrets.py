@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import structlog
 
-from chaos.engine.journal import read_journal
 from chaos.errors import PlaybookFailed
+from chaos.journal import read_journal
 from chaos.log import RedactingStream, redact_event, redact_text, redact_value
 from chaos.report.console import ConsoleView
 from tests.fakes import FakePlaybooks, FakeWorld
