@@ -6,48 +6,15 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_when_event_set
 
 from chaos.errors import Aborted
+from chaos.params import P, Parametrised
 from chaos.registry import Registry
 from chaos.stack.interface import Stack, TargetRef
-
-
-class NoParams(BaseModel):
-    """The parameters of a fault or probe that takes none: any key is refused."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-P = TypeVar("P", bound=BaseModel)
-
-
-class Parametrised(Protocol):
-    """A class with a parameter model: faults and probes."""
-
-    Params: ClassVar[type[BaseModel]]
-
-
-def bind_params(cls: type[Parametrised]) -> None:
-    """Set `cls.Params` to the parameter model the class names as its generic argument (`Kill(Fault[KillParams])`).
-
-    Called by `Fault` and `Probe` for each subclass: the loader validates a step's params against `cls.Params`,
-    the instance's `self.params` is typed by the same argument, so the two cannot disagree. A class that sets
-    `Params` itself must set that model (or a subclass of it); a class without an argument inherits `Params`.
-    """
-    argument = next((arg for base in cls.__dict__.get("__orig_bases__", ()) for arg in get_args(base)
-                     if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
-    if argument is None:
-        return
-    declared = cls.__dict__.get("Params")
-    if declared is None:
-        cls.Params = argument
-    elif not (isinstance(declared, type) and issubclass(declared, argument)):
-        raise TypeError(f"{cls.__qualname__}.Params is {declared!r}, but the class is generic in {argument.__name__}")
 
 
 @dataclass(frozen=True)
@@ -150,7 +117,7 @@ class FaultContext:
         return self.record.targets
 
 
-class Fault(ABC, Generic[P]):
+class Fault(Parametrised[P], ABC):
     """One kind of fault. Subclass as `Fault[ItsParams]` (a pydantic model) and decorate with `@register("name")`.
 
     The engine calls, in order: `check_supported` (before anything runs), `prepare`, journal write,
@@ -161,16 +128,6 @@ class Fault(ABC, Generic[P]):
 
     name: ClassVar[str]
     destructive: ClassVar[bool] = False  # nothing comes back by itself: the runbook names the rebuild step
-    Params: ClassVar[type[BaseModel]] = NoParams  # the generic argument P (`bind_params`): what the loader checks
-    params: P
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        bind_params(cls)
-
-    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        # `Params` is P (bind_params makes it so), which a ClassVar cannot say to a type checker: hence the cast.
-        self.params = cast(P, self.Params.model_validate(dict(params or {})))
 
     def describe(self, targets: Sequence[TargetRef]) -> str:
         """One line for `plan`: what this fault does to which targets."""

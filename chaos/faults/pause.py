@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, NoParams, poll_effect, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
+from chaos.params import NoParams
 from chaos.stack import containers
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import Annotated, Any, Literal, Protocol, get_args
+
+from pydantic import AfterValidator
 
 # Where load comes from: this host, or a client container on one of the stack's client networks (the edge then
 # sees French or foreign source addresses). Written once: the runbook schema, the CLI and the faults use these.
@@ -14,6 +16,17 @@ SOURCES: tuple[str, ...] = get_args(Source)
 CLIENT_SOURCES: tuple[str, ...] = get_args(ClientSource)
 
 PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9)
+
+
+def known_percentile(value: float) -> float:
+    """`value` when the load's statistics keep that percentile; else a ValueError that lists those kept."""
+    if value not in PERCENTILES:
+        raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
+    return value
+
+
+# A percentile the load keeps (for parameter models: runbook checks and probes alike).
+Percentile = Annotated[float, AfterValidator(known_percentile)]
 
 
 TICK_S = 0.1  # the resolution of every window: requests are filed by intended send time in 100 ms ticks

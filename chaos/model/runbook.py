@@ -23,7 +23,7 @@ from pydantic import (
 
 from chaos.errors import InvalidInput
 from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
-from chaos.load.interface import PERCENTILES, Source
+from chaos.load.interface import Percentile, Source
 from chaos.safe_yaml import clip
 from chaos.stack.labels import ROLES
 
@@ -409,7 +409,7 @@ class AvailabilityCheck(Strict):
 class LatencyBound(Strict):
     """An absolute bound (`lte_ms`), a bound relative to the measured baseline (`max_ratio_to_baseline`), or both."""
 
-    percentile: float = 95.0
+    percentile: Percentile = 95.0
     lte_ms: float | None = number(None, gt=0, le=MAX_MS)
     max_ratio_to_baseline: float | None = number(None, gt=0, le=1000)
 
@@ -418,13 +418,6 @@ class LatencyBound(Strict):
         if self.lte_ms is None and self.max_ratio_to_baseline is None:
             raise ValueError("a latency check needs `lte_ms`, `max_ratio_to_baseline`, or both")
         return self
-
-    @field_validator("percentile")
-    @classmethod
-    def _known(cls, value: float) -> float:
-        if value not in PERCENTILES:
-            raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
-        return value
 
 
 class LatencyCheck(Strict):

@@ -12,12 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, cast
+from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
-from chaos.faults.base import NoParams, P, bind_params
 from chaos.load.interface import LoadHandle
+from chaos.params import P, Parametrised
 from chaos.registry import Registry
 from chaos.stack.interface import Stack
 
@@ -41,21 +39,11 @@ class ProbeContext:
     settle_s: float = 1.0  # a live window ends this long ago: the answers to its newest requests are in flight
 
 
-class Probe(ABC, Generic[P]):
+class Probe(Parametrised[P], ABC):
     """One kind of measurement. Subclass as `Probe[ItsParams]` (a pydantic model, `NoParams` for none) and
     decorate with `@register_probe("name")`."""
 
     name: ClassVar[str]
-    Params: ClassVar[type[BaseModel]] = NoParams  # the generic argument P (`bind_params`): what the loader checks
-    params: P
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        bind_params(cls)
-
-    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        # `Params` is P (bind_params makes it so), which a ClassVar cannot say to a type checker: hence the cast.
-        self.params = cast(P, self.Params.model_validate(dict(params or {})))
 
     def describe(self) -> str:
         """`name(key=value, …)`: the probe and its parameters, for `plan` and the reports."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import ProbeFailed
-from chaos.faults.base import NoParams
-from chaos.load.interface import PERCENTILES, LoadStats
+from chaos.load.interface import LoadStats, Percentile
+from chaos.params import NoParams
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 
 
@@ -78,17 +78,10 @@ class LoadAvailability(Probe[AvailabilityParams]):
 
 
 class LatencyParams(_Strict):
-    percentile: float = 95.0
+    percentile: Percentile = 95.0
     window_s: float | None = Field(default=10.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
     min_requests: int = Field(default=0, ge=0, le=10_000_000, strict=True,
                               description="fewer answers in the window: no measurement")
-
-    @field_validator("percentile")
-    @classmethod
-    def _known(cls, value: float) -> float:
-        if value not in PERCENTILES:
-            raise ValueError(f"percentile must be one of {', '.join(map(str, PERCENTILES))}")
-        return value
 
 
 @register_probe("load-latency")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from chaos.errors import ProbeFailed
-from chaos.faults.base import NoParams
 from chaos.load.classify import APP, CLASSES
 from chaos.load.stats import LoadStats, hdr_index
+from chaos.params import NoParams
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.probes.load_classes import ClassesParams, WindowParams, describe_window, load_stats_of, select_window
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import NoParams
+from chaos.params import NoParams
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.stack.database import current_primary, db_services, node_state, query  # moved down: load uses them
 

@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel
 
 from chaos.errors import StackError
-from chaos.faults.base import FAULTS, Fault, NoParams
+from chaos.faults.base import FAULTS, Fault
+from chaos.params import NoParams
 from chaos.probes.base import PROBES, Measurement, Probe, ProbeContext
 from chaos.stack.compose import ComposeStack
 from chaos.stack.interface import Stack, TargetRef
