@@ -26,6 +26,8 @@ test-integration: setup
 
 lint: venv
 	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python scripts/module_map.py --check
 
 # docs/architecture.md names every module of chaos/, and no module that is gone.
 docs-check: venv
