@@ -135,6 +135,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`entchaos compare BASELINE RUN`: 1 when a figure regressed beyond its tolerance, else 0."""
+    from chaos.gate.compare import compare_runs
+
+    result = compare_runs(args.baseline, args.run)
+    print("\n".join(result.lines()))
+    return 0 if result.ok else 1
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """`entchaos plan`: what the runbook will hit, in what order, resolved on the running stack."""
     from chaos.launch import plan, stack_for, validate
@@ -251,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
+    c = sub.add_parser("compare", help="two runs' figures against the run's regression tolerances (exit 1: regressed)")
+    c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
+    c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
+    c.set_defaults(func=cmd_compare)
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
     r.add_argument("run", nargs="?", default=None,
                    help="one run's report folder (default: every run under the reports dir with a fault left)")

@@ -75,6 +75,8 @@ class RunStarted(Event):
     project: str
     folder: str
     description: str = ""
+    # per metric, the runbook's regression tolerance in its own words (`20%`, `0`, `{by: 5%, worse: lower}`)
+    regression: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

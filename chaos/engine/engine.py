@@ -142,7 +142,8 @@ class Engine:
         started = time.monotonic()
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
                             runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),
-                            description=self.runbook.metadata.description))
+                            description=self.runbook.metadata.description,
+                            regression={k: v.to_spec() for k, v in self.runbook.regression.items()}))
         log.info("run_started", runbook=self.runbook.name, folder=str(folder))
         plan: Plan | None = None
         watcher: Watcher | None = None

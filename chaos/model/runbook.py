@@ -15,6 +15,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
+    PlainValidator,
     PrivateAttr,
     Tag,
     field_validator,
@@ -24,6 +26,7 @@ from pydantic import (
 from chaos.errors import InvalidInput
 from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
 from chaos.load.interface import Percentile, Source
+from chaos.model.regression_tolerance import RegressionTolerance, tolerance_field
 from chaos.safe_yaml import clip
 from chaos.stack.labels import ROLES
 
@@ -503,6 +506,11 @@ class StopCondition(Strict):
     interval_s: float = seconds(1.0, ge=MIN_INTERVAL_S)
 
 
+# A tolerance as the runbook writes it, typed (chaos.model.regression_tolerance); kept in its own words when dumped.
+RegressionField = Annotated[RegressionTolerance, PlainValidator(tolerance_field),
+                            PlainSerializer(lambda t: t.to_spec())]
+
+
 class Runbook(Strict):
     """A whole runbook, validated: what the engine runs, with the file it came from (`source`)."""
 
@@ -514,6 +522,10 @@ class Runbook(Strict):
     verify: list[Verification] = Field(default_factory=list)
     rollback: list[Step] = Field(default_factory=list)
     stop_conditions: list[StopCondition] = Field(default_factory=list)
+    regression: dict[Name, RegressionField] = Field(
+        default_factory=dict, max_length=200,
+        description="per metric, how much worse than a baseline run it may get before the CI gate fails "
+        "(`rto_s: 20%`, `lost_acked_writes: 0`, `{by: 5%, worse: lower}`)")
 
     _source: str = PrivateAttr(default="<memory>")  # the file it came from: set by the loader, not in the YAML
 

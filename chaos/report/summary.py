@@ -120,7 +120,7 @@ def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
         verdict, exit_code = "error", 4
         reason = "the run did not finish (killed?): `entchaos recover` reverts its faults"
     fold.metrics.setdefault("run_duration_s", round((end.at if end else last_at) - t0, 3))
-    return {
+    summary = {
         "runbook": start.runbook if start else "unknown",
         "verdict": verdict,
         "exit_code": exit_code,
@@ -141,6 +141,9 @@ def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
         "windows": fold.windows,
         "baseline": next((w for w in reversed(fold.windows) if w["name"] == "baseline"), None),
     }
+    if start is not None and start.regression:  # what `entchaos compare` and the gate judge a later run by
+        summary["regression"] = dict(start.regression)
+    return summary
 
 
 def _window(e: ev.WindowMeasured, t0: float) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from chaos.gate.regression import Tolerance, compare, parse_tolerance, worse_direction
+from chaos.gate.regression import compare
+from chaos.model.regression_tolerance import RegressionTolerance, parse_tolerance, worse_direction
 
 
 @pytest.mark.parametrize(("metric", "worse"), [
@@ -16,17 +17,17 @@ def test_which_way_a_figure_gets_worse(metric: str, worse: str) -> None:
 
 
 def test_tolerances_parse_percentages_amounts_and_explicit_directions() -> None:
-    assert parse_tolerance("20%") == Tolerance(relative=0.2)
-    assert parse_tolerance(" 2.5 % ") == Tolerance(relative=0.025)
-    assert parse_tolerance(0) == Tolerance(absolute=0.0)
-    assert parse_tolerance(1.5) == Tolerance(absolute=1.5)
-    assert parse_tolerance({"by": "5%", "worse": "lower"}) == Tolerance(relative=0.05, worse="lower")
+    assert parse_tolerance("20%") == RegressionTolerance(relative=0.2)
+    assert parse_tolerance(" 2.5 % ") == RegressionTolerance(relative=0.025)
+    assert parse_tolerance(0) == RegressionTolerance(absolute=0.0)
+    assert parse_tolerance(1.5) == RegressionTolerance(absolute=1.5)
+    assert parse_tolerance({"by": "5%", "worse": "lower"}) == RegressionTolerance(relative=0.05, worse="lower")
 
 
 @pytest.mark.parametrize("bad", ["20", "twenty %", "-5%", -1, True, None, {"by": "5%", "worse": "up"},
                                  {"worse": "lower"}, float("nan"), {"by": 1, "extra": 2}])
 def test_a_bad_tolerance_says_what_was_expected(bad: object) -> None:
-    with pytest.raises(ValueError, match=r"expected|finite"):
+    with pytest.raises(ValueError, match=r"percentage|finite|worse|by:"):
         parse_tolerance(bad)
 
 
