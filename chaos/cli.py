@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chaos.errors import ChaosError
+from chaos.errors import ChaosError, RunbookInvalid
 from chaos.load.interface import SOURCES
-from chaos.log import configure, protect_output
+from chaos.log import LOG_FORMATS, configure, protect_output
+from chaos.report import github
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `entchaos --help` stays quick
     from chaos.engine.recover import Recovery
@@ -166,6 +167,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         "verdict": result.verdict, "reason": result.reason, "metrics": result.metrics}
     print("\n" + verdict_text(summary))
     print(f"report: {result.folder}/report.html")
+    if github.active():  # the failed checks on the workflow's page, the summary in the job's
+        print("\n".join(github.check_annotations(summary, str(args.runbook))))
+        summary_md = result.folder / "summary.md"
+        if summary_md.exists():
+            github.append_step_summary(summary_md.read_text(encoding="utf-8"))
     return result.exit_code
 
 
@@ -223,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Every `entchaos` command and its options."""
     parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default: info)")
+    parser.add_argument("--log-format", default=None, choices=LOG_FORMATS,
+                        help="structured log on stderr: console lines, json lines, or auto (default: console on a "
+                        "terminal; outside one, a run's log goes to its folder's log.jsonl, stderr gets plain lines)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     stack = sub.add_parser("stack", help="bring the stack under test up, down, or show it")
@@ -288,11 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     protect_output()  # no password or session key on stdout/stderr, whoever writes it
     # A run has its own console view; the log says only what goes wrong unless asked for more.
-    configure(args.log_level or ("warning" if args.command in ("run", "recover") else None))
+    configure(args.log_level or ("warning" if args.command in ("run", "recover") else None), log_format=args.log_format)
     try:
         return int(args.func(args) or 0)
     except ChaosError as exc:
         print(f"entchaos: {exc.message}", file=sys.stderr)
+        if isinstance(exc, RunbookInvalid) and github.active():
+            print("\n".join(github.problem_annotations(exc.problems)), flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         print("entchaos: interrupted", file=sys.stderr)

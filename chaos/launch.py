@@ -67,6 +67,12 @@ def load_factory(load: m.LoadSpec, stack: Stack) -> EngineLoad | RemoteLoad:
     return RemoteLoad(spec, stack, load.source)
 
 
+def console_view() -> ConsoleView:
+    """The live view: on the terminal's stderr; outside a terminal (CI) on stdout, where the verdict goes too, while
+    the structured log goes to the run's log.jsonl (chaos.log): one stream, plain lines, never JSON between them."""
+    return ConsoleView(sys.stderr if sys.stderr.isatty() else sys.stdout)
+
+
 def validate(path: str | Path) -> m.Runbook:
     """The typed runbook of `path`, checked against the faults, probes and playbooks this toolkit has."""
     return load_runbook(path, playbooks=available())
@@ -101,7 +107,7 @@ def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
         load_factory=load_factory,
         playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
         operator=ConsoleOperator() if gameday else Unattended(),
-        listeners=[ConsoleView(sys.stderr)],
+        listeners=[console_view()],
         reports_dir=reports_dir,
         state_dir=STATE_DIR,
     ).run()
@@ -110,7 +116,7 @@ def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
 def recover_run(folder: str | Path, stack: ComposeStack) -> Recovery:
     """Revert what the run in `folder` left in `stack`, from its journal."""
     return recover(folder, stack, playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
-                   listeners=[ConsoleView(sys.stderr)], state_dir=STATE_DIR, known_playbooks=available())
+                   listeners=[console_view()], state_dir=STATE_DIR, known_playbooks=available())
 
 
 def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: str | None = None,
@@ -134,7 +140,7 @@ def recover_everything(reports_dir: Path, *, project: str | None = None, compose
         lambda run: stack_of_run(run.project, run.runbook_path, project=project, compose_file=compose_file),
         project=project,
         playbooks_for=lambda stack: AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
-        listeners=[ConsoleView(sys.stderr)],
+        listeners=[console_view()],
         state_dir=STATE_DIR,
         known_playbooks=available(),
         on_found=on_found,

@@ -1,4 +1,4 @@
-"""structlog, configured once: a console renderer on a terminal, JSON lines otherwise.
+"""structlog, configured once: console lines on a terminal, JSON lines otherwise, and a run's own log.jsonl.
 
 Secrets never leave the process through it: every event goes through `redact_event`, the journal through
 `redact_value`, and the command's own stdout/stderr through `protect_output` (see "Secrets" below).
@@ -12,26 +12,75 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 _configured = False
+LOG_FORMATS = ("auto", "console", "json")
+RUN_LOG_NAME = "log.jsonl"  # in a run's folder: every event of the run, JSON lines
 
 
-def configure(level: str | None = None, *, json: bool | None = None) -> None:
-    """Set up structlog once: console view on a terminal, JSON lines otherwise; every event redacted."""
+@dataclass
+class _Route:
+    """Where events go: stderr (at `stderr_level`, in `format`) and, while a run runs, its folder's log.jsonl."""
+
+    stderr_level: int = logging.INFO
+    format: str = "auto"
+    run_log: TextIO | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_route = _Route()
+_LEVELS = logging.getLevelNamesMapping()
+_JSON = structlog.processors.JSONRenderer()
+
+
+def _colours() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")  # https://no-color.org
+
+
+def _stderr_text(event: EventDict) -> str:
+    """An event as stderr shows it: JSON when asked (or outside a terminal with no run log), else one plain line."""
+    json_wanted = _route.format == "json" or (
+        _route.format == "auto" and not sys.stderr.isatty() and _route.run_log is None)
+    if json_wanted:
+        return str(_JSON(None, "", dict(event)))
+    return str(structlog.dev.ConsoleRenderer(colors=_colours())(None, "", dict(event)))
+
+
+def _deliver(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """The last processor: writes the event where it belongs (run log, stderr) itself, then drops it."""
+    level = _LEVELS.get(str(event.get("level", "info")).upper(), logging.INFO)
+    with _route.lock:
+        if _route.run_log is not None:
+            _route.run_log.write(str(_JSON(None, "", dict(event))) + "\n")
+            _route.run_log.flush()
+        if level >= _route.stderr_level:
+            sys.stderr.write(_stderr_text(event) + "\n")
+            sys.stderr.flush()
+    raise structlog.DropEvent
+
+
+def configure(level: str | None = None, *, json: bool | None = None, log_format: str | None = None) -> None:
+    """Set up structlog once. stderr gets events at `level` and up: on a terminal as console lines (colours unless
+    NO_COLOR), outside one as JSON lines — or, while a run writes its own `log.jsonl`, as plain lines, so that the
+    console view is never interleaved with JSON. `log_format` (`auto`, `console`, `json`) overrides; every event
+    is redacted."""
     global _configured
     if _configured:
         return
     level_name = (level or os.environ.get("ENTCHAOS_LOG_LEVEL", "info")).upper()
     numeric = getattr(logging, level_name, logging.INFO)
-    use_json = (not sys.stderr.isatty()) if json is None else json
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
-    )
+    fmt = log_format or ("json" if json else "console" if json is False else
+                         os.environ.get("ENTCHAOS_LOG_FORMAT", "auto"))
+    _route.stderr_level, _route.format = numeric, fmt if fmt in LOG_FORMATS else "auto"
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -39,13 +88,28 @@ def configure(level: str | None = None, *, json: bool | None = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact_event,
-            renderer,
+            _deliver,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # a run's log.jsonl keeps info events even when stderr shows only warnings
+        wrapper_class=structlog.make_filtering_bound_logger(min(numeric, logging.INFO)),
+        logger_factory=structlog.ReturnLoggerFactory(),
         cache_logger_on_first_use=True,
     )
     _configured = True
+
+
+@contextmanager
+def run_log(path: Path) -> Iterator[None]:
+    """While inside: every log event is also written, as a JSON line, to `path` (a run folder's log.jsonl)."""
+    stream = path.open("a", encoding="utf-8")
+    with _route.lock:
+        previous, _route.run_log = _route.run_log, stream
+    try:
+        yield
+    finally:
+        with _route.lock:
+            _route.run_log = previous
+        stream.close()
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -42,7 +42,7 @@ from chaos.events import (
 from chaos.faults.base import FAULTS, Fault
 from chaos.journal import JOURNAL_NAME, Journal
 from chaos.load.interface import LoadHandle, LoadStats
-from chaos.log import get_logger
+from chaos.log import RUN_LOG_NAME, get_logger, run_log
 from chaos.model import runbook as m
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
@@ -134,6 +134,10 @@ class Engine:
     def _run_locked(self) -> RunResult:
         folder = new_run_folder(self.reports_dir, self.runbook.name)
         point_latest(self.reports_dir, folder)  # from its start: `recover` and people find a killed run
+        with run_log(folder / RUN_LOG_NAME):  # the structured log of the run, beside its journal
+            return self._run_in(folder)
+
+    def _run_in(self, folder: Path) -> RunResult:
         journal = Journal(folder / JOURNAL_NAME)
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))

@@ -59,22 +59,45 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
 
 
 class ConsoleView:
-    """A bus listener writing one timestamped line per event (`LINES` says which words)."""
-    def __init__(self, stream: TextIO | None = None, *, show_plan: bool = True) -> None:
+    """A bus listener writing one timestamped line per event (`LINES` says which words), and while the load runs a
+    progress line (phase, step, availability and p95 now) whenever `progress_s` passed without one."""
+
+    def __init__(self, stream: TextIO | None = None, *, show_plan: bool = True, progress_s: float = 10.0) -> None:
         self.stream = stream or sys.stderr
         self.show_plan = show_plan
+        self.progress_s = progress_s
         self._t0: float | None = None
+        self._last_line_at: float | None = None
+        self._phase, self._step = "", ""
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.StepPlanned) and not self.show_plan:
             return
+        if isinstance(event, ev.PhaseStarted):
+            self._phase, self._step = event.phase, ""
+        elif isinstance(event, ev.StepStarted):
+            self._step = event.step_id
         render = LINES.get(type(event))
         line = render(event) if render else event.kind
+        if line is None and isinstance(event, ev.LoadSampled):
+            line = self._progress(event)
         if line is None:
             return
-        self._t0 = self._t0 if self._t0 is not None else event.at
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
-        self.stream.write(f"{stamp} +{event.at - self._t0:6.1f}s {line}\n")
+        self._write(event.at, line)
+
+    def _progress(self, sample: ev.LoadSampled) -> str | None:
+        """A progress line when the view has been quiet for `progress_s`: never a silent minute in a CI log."""
+        if self._last_line_at is not None and sample.at - self._last_line_at < self.progress_s:
+            return None
+        where = self._phase + (f" / {self._step}" if self._step else "")
+        return (f"… {where or 'running'}: availability now {figure('availability', sample.availability)}, "
+                f"p95 {figure('p95_ms', sample.p95_ms)}, {sample.requests} requests in the last sample")
+
+    def _write(self, at: float, line: str) -> None:
+        self._t0 = self._t0 if self._t0 is not None else at
+        self._last_line_at = at
+        stamp = time.strftime("%H:%M:%S", time.localtime(at))
+        self.stream.write(f"{stamp} +{at - self._t0:6.1f}s {line}\n")
         self.stream.flush()
 
 
