@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from chaos.errors import ChaosError, EnvironmentProblem, StackError
 from chaos.log import get_logger
@@ -112,9 +113,55 @@ class ComposeStack:
         self.compose("up", "--detach", "--no-build", "--pull", "never", *services)
 
     def down(self) -> None:
-        """Remove every container, network and volume of the project."""
+        """Remove every container, network and volume of the project, and leave nothing behind.
+
+        A network whose container was burned (killed, disconnected, removed by a fault) can keep a stale endpoint:
+        `compose down` then fails with "has active endpoints" and the network stays for the next `up` to reuse.
+        So helper containers living in the project's namespaces go first, and when compose leaves a network,
+        its endpoints are disconnected by force and it is removed, retried for a while, then compose runs again.
+        """
         log.info("stack_removing", project=self.project)
+        self._remove_helpers()
+        done = self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+        if done.returncode == 0 and not self._networks():
+            return
+        log.warning("stack_down_left_networks", project=self.project, networks=self._networks(),
+                    compose_exit=done.returncode)
+        Retrying(stop=stop_after_delay(30), wait=wait_fixed(1), retry=retry_if_exception_type(APIError),
+                 reraise=True)(self._clear_networks)
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+    def _networks(self) -> list[str]:
+        """The ids of the project's networks that still exist."""
+        found = docker_client().api.networks(filters={"label": f"{COMPOSE_PROJECT}={self.project}"})
+        return [n["Id"] for n in found]
+
+    def _remove_helpers(self) -> None:
+        """The toolkit's short-lived helpers (network faults' probes) still attached to a project container."""
+        client = docker_client()
+        ours = {c["Id"] for c in client.api.containers(all=True,
+                                                       filters={"label": f"{COMPOSE_PROJECT}={self.project}"})}
+        for helper in client.api.containers(all=True, filters={"label": "entchaos.helper"}):
+            try:
+                mode = client.api.inspect_container(helper["Id"])["HostConfig"].get("NetworkMode", "")
+                if mode.startswith("container:") and mode.split(":", 1)[1] in ours:
+                    client.api.remove_container(helper["Id"], force=True)
+            except NotFound:
+                continue
+
+    def _clear_networks(self) -> None:
+        """Disconnect every endpoint of the project's networks by force (stale ones included), then remove them."""
+        client = docker_client()
+        for network_id in self._networks():
+            try:
+                endpoints = client.api.inspect_network(network_id).get("Containers") or {}
+                for endpoint_id, endpoint in endpoints.items():
+                    name = endpoint.get("Name") or endpoint_id  # a stale endpoint is known by name only
+                    log.info("stale_endpoint_cleared", network=network_id[:12], endpoint=name)
+                    client.api.disconnect_container_from_network(name, network_id, force=True)
+                client.api.remove_network(network_id)
+            except NotFound:
+                continue
 
     def services(self) -> list[str]:
         """Every service the compose file declares."""

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import random
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,26 @@ log = get_logger(__name__)
 NETTOOLS_IMAGE = "entchaos/nettools:latest"
 
 
+def helper_name() -> str:
+    """A unique name for a helper container: what is created but fails to start is found again and removed."""
+    return f"entchaos-netns-{uuid.uuid4().hex[:12]}"
+
+
+def remove_unstarted(name: str) -> None:
+    """Remove a helper that was created but never started (`run` creates, then starts: a failed start, e.g. its
+    target gone, leaves a `Created` container behind that `remove`/`auto_remove` never reach)."""
+    with contextlib.suppress(APIError):  # never created, or already gone
+        docker_client().api.remove_container(name, force=True)
+
+
 def run_in_netns(container_id: str, script: str) -> str:
     """Run `script` in a helper container inside the target's network namespace; its output."""
+    name = helper_name()
     try:
         out = docker_client().containers.run(
             NETTOOLS_IMAGE,
             ["sh", "-ec", script],
+            name=name,
             network_mode=f"container:{container_id}",
             cap_add=["NET_ADMIN"],
             remove=True,
@@ -40,6 +55,9 @@ def run_in_netns(container_id: str, script: str) -> str:
         )
     except ImageNotFound as exc:
         raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
+    except APIError:
+        remove_unstarted(name)
+        raise
     except ContainerError as exc:
         stderr = (exc.stderr or b"").decode(errors="replace").strip()
         raise FaultError(f"in the network namespace of {container_id[:12]}: `{script}` failed: {stderr}") from exc
@@ -92,15 +110,18 @@ class NetnsAgent:
         self._helper: Any = None
 
     def __enter__(self) -> NetnsAgent:
+        name = helper_name()
         try:
             self._helper = docker_client().containers.run(
                 NETTOOLS_IMAGE, ["python3", "-c", self.source, "serve", str(self.port), f"{AGENT_LIFETIME_S:g}"],
-                network_mode=f"container:{self.container_id}", detach=True, labels={"entchaos.helper": "netns"},
+                name=name, network_mode=f"container:{self.container_id}", detach=True,
+                labels={"entchaos.helper": "netns"},
                 auto_remove=True,  # gone by itself once its lifetime ends, even if this process was killed
             )
         except ImageNotFound as exc:
             raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
         except APIError as exc:
+            remove_unstarted(name)
             raise FaultError(f"no probe agent in the namespace of {self.container_id[:12]}: {exc}") from exc
         try:
             Retrying(stop=stop_after_delay(self.ready_s), wait=wait_fixed(0.05),
