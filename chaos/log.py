@@ -74,12 +74,20 @@ def configure(level: str | None = None, *, json: bool | None = None, log_format:
     console view is never interleaved with JSON. `log_format` (`auto`, `console`, `json`) overrides; every event
     is redacted."""
     global _configured
-    if _configured:
-        return
     level_name = (level or os.environ.get("ENTCHAOS_LOG_LEVEL", "info")).upper()
     numeric = getattr(logging, level_name, logging.INFO)
     fmt = log_format or ("json" if json else "console" if json is False else
                          os.environ.get("ENTCHAOS_LOG_FORMAT", "auto"))
+    if _configured:
+        # Already set up with the defaults (a module logged, or asked for a logger, first): what the command
+        # asks for explicitly still applies, since events are routed when they happen.
+        if level is not None:
+            _route.stderr_level = numeric
+            if numeric < logging.INFO:
+                structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(numeric))
+        if log_format is not None or json is not None:
+            _route.format = fmt if fmt in LOG_FORMATS else "auto"
+        return
     _route.stderr_level, _route.format = numeric, fmt if fmt in LOG_FORMATS else "auto"
     structlog.configure(
         processors=[

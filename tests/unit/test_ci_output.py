@@ -83,3 +83,23 @@ def test_a_long_quiet_stretch_gets_a_progress_line_every_ten_seconds() -> None:
     assert progress[0].endswith("… steps / rebuild: availability now 98.0 %, p95 31.0 ms, 25 requests in the last "
                                 "sample")
     assert "+  11.0s" in progress[0] and "+  21.0s" in progress[1]
+
+
+def test_the_command_level_applies_even_when_a_module_configured_logging_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chaos import log as chaos_log
+
+    get_logger("early")  # what an import that asks for a logger does: the defaults are set up
+    saved = (chaos_log._route.stderr_level, chaos_log._route.format)
+    try:
+        chaos_log.configure("warning")  # what `entchaos run` asks for
+        with run_log(tmp_path / RUN_LOG_NAME):
+            get_logger("test").info("step_went_fine")
+            get_logger("test").warning("something_to_see")
+        err = capsys.readouterr().err
+        assert "something_to_see" in err and "step_went_fine" not in err
+        assert "{" not in err  # outside a terminal, during a run: a plain line, not JSON
+        logged = (tmp_path / RUN_LOG_NAME).read_text()
+        assert "step_went_fine" in logged and "something_to_see" in logged
+    finally:
+        chaos_log._route.stderr_level, chaos_log._route.format = saved
