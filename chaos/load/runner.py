@@ -192,6 +192,8 @@ class LoadRunner:
                 else:
                     await asyncio.sleep(due - now)
                 continue
+            # Lateness is that of the burst's first arrival: the last one is due about now whatever the stall.
+            lag = now - (start + nxt)
             while nxt is not None and start + nxt <= now:
                 intended = start + nxt
                 dispatched(intended)
@@ -208,7 +210,6 @@ class LoadRunner:
                     t.add_done_callback(task_done)
                 sent += 1
                 nxt = next(offsets, None)
-            lag = now - intended
             counters["sent"], counters["lag"] = sent, lag
             if lag > counters["max_lag"]:
                 counters["max_lag"] = lag

@@ -183,3 +183,21 @@ def test_a_snapshot_gives_the_same_windows_back() -> None:
         assert (a.reads, a.writes) == (b.reads, b.writes)
         assert a.percentile_ms(99) == b.percentile_ms(99) and a.percentile_ms(50) == b.percentile_ms(50)
     assert again.offset_of(5001.5) == 1.5 and again.totals == stats.totals
+
+
+def test_a_stalled_generator_reports_its_lateness() -> None:
+    # The generator's own loop is blocked for 0.3 s (a GC pause, another thread holding the GIL): the burst
+    # sent after it was due up to 0.3 s earlier, and max_lag_ms must say so (not the last arrival's ~0 ms).
+    async def go() -> LoadResult:
+        server, port = await start(lambda m, p, b: Reply(200, REPLICA))
+        spec = LoadSpec(constant(200, 1.0), target=f"http://127.0.0.1:{port}", drain_s=1.0)
+        asyncio.get_running_loop().call_later(0.3, time.sleep, 0.3)
+        try:
+            return await LoadRunner(spec).run()
+        finally:
+            server.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        res = runner.run(go())
+    assert res.sent == 200
+    assert 250 <= res.max_lag_ms < 600
