@@ -20,7 +20,7 @@ from chaos.engine.result import RunResult
 from chaos.errors import ChaosError, InvalidInput
 from chaos.gameday.operator import ConsoleOperator
 from chaos.journal import RunView
-from chaos.load.handle import DEFAULT_MAX_DURATION_S, EngineLoad, RemoteLoad
+from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
 from chaos.load.journeys import JOURNEYS
 from chaos.load.remote import EDGE_INSIDE
 from chaos.load.runner import LoadSpec
@@ -56,12 +56,13 @@ def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
     return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0})
 
 
-def load_factory(load: m.LoadSpec, stack: Stack) -> EngineLoad | RemoteLoad:
-    """The handle the runbook's load asks for: in this process (`source: host`) or in a client container."""
+def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad:
+    """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
+    container."""
     if load.source == "host":
         spec = spec_from_runbook(load, stack.edge_url())
         spec.validate()
-        return EngineLoad(spec, stack)
+        return HostProcessLoad(spec, stack)
     spec = spec_from_runbook(load, EDGE_INSIDE)
     spec.validate()
     return RemoteLoad(spec, stack, load.source)

@@ -11,7 +11,6 @@ has requests done (answered, refused or timed out), and it holds connections.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ConfigDict, Field
@@ -20,12 +19,13 @@ from chaos.faults.base import FaultRecord, register
 from chaos.faults.client_process import ClientParams, ClientProcessFault
 from chaos.limits import MAX_CONNECTIONS, MAX_RATE
 from chaos.load.interface import ClientSource
+from chaos.load.live import LiveReader
 from chaos.load.remote import EDGE_INSIDE
 from chaos.stack.containers import read_file
 
 PID_FILE = "/tmp/entchaos-flood.pid"
 SERIES_FILE = "/tmp/entchaos-flood.jsonl"
-LIVE_FILE = "/tmp/entchaos-flood-live.json"
+LIVE_FILE = "/tmp/entchaos-flood-live.jsonl"
 
 
 class FloodParams(ClientParams):
@@ -54,15 +54,13 @@ class Flood(ClientProcessFault[FloodParams]):
 
     def extra_evidence(self, record: FaultRecord) -> dict[str, Any]:
         """The requests done so far, from the generator's live snapshot (absent before its first second)."""
-        try:
-            data = read_file(record.state["container"], LIVE_FILE)
-            snapshot = json.loads(data) if data else None
-        except ValueError:  # caught half-way through a write: the next look will do
-            snapshot = None
-        if not snapshot:
+        data = read_file(record.state["container"], LIVE_FILE)
+        live = LiveReader()
+        if data:
+            live.feed(data)
+        if live.stats is None:
             return {"requests_done": 0}
-        done = sum(sum(tick.get("counts", [])) for tick in snapshot.get("ticks", {}).values())
-        return {"requests_done": done, "rate": self.params.rate}
+        return {"requests_done": sum(live.stats.totals), "rate": self.params.rate}
 
     def took_effect(self, seen: dict[str, Any]) -> bool:
         return seen.get("requests_done", 0) > 0

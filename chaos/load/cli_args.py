@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys
@@ -13,9 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from chaos.errors import ChaosError
+from chaos.load.child import end_with_parent, raise_priority
 from chaos.load.classify import CLASSES
 from chaos.load.journeys import JOURNEYS, parse_mix
 from chaos.load.ledger import check_database
+from chaos.load.live import LiveWriter
 from chaos.load.runner import LoadResult, LoadRunner, LoadSpec, Progress, run_load
 from chaos.load.schedule import from_spec
 
@@ -37,11 +38,16 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout from the intended time, s")
     parser.add_argument("--connect-timeout", type=float, default=3.0, help="TCP connect timeout, s")
     parser.add_argument("--connections", type=int, default=512, help="cap on open connections (default 512)")
+    parser.add_argument("--drain", type=float, default=None,
+                        help="how long to wait for answers after the last arrival, s (default: timeout + 1)")
     parser.add_argument("--think", type=float, default=0.0, help="think time between journey steps, s")
     parser.add_argument("--seed", type=int, default=None, help="random seed (journey choice, users, keys)")
     parser.add_argument("--json", metavar="PATH", default=None, help="write the per-second series + summary (JSONL)")
     parser.add_argument("--live", metavar="PATH", default=None,
-                        help="rewrite a JSON snapshot of the statistics and acknowledged writes every second")
+                        help="append what changed in the statistics and acknowledged writes each second (JSONL)")
+    parser.add_argument("--nice", type=int, default=None,
+                        help="scheduling priority of the generator (e.g. -10: sooner; needs root or CAP_SYS_NICE)")
+    parser.add_argument("--parent-pid", type=int, default=None, help="stop cleanly when this process (the engine) dies")
     parser.add_argument("--ledger", metavar="PATH", default=None, help="write the acknowledged-write ledger (JSONL)")
     parser.add_argument(
         "--check-db", metavar="CONNINFO", default=None, help="after the run, check the ledger against this database"
@@ -61,6 +67,7 @@ def spec_from_args(args: argparse.Namespace) -> LoadSpec:
         think_s=args.think,
         flood_path=args.path,
         seed=args.seed,
+        drain_s=args.drain,
     )
 
 
@@ -71,17 +78,20 @@ def run_from_args(args: argparse.Namespace) -> int:
         spec = spec_from_args(args)
         printer = None if args.quiet else _progress_printer(out)
         runner = LoadRunner(spec)
-        if args.live:
-            runner.progress = _live_writer(runner, Path(args.live), printer)
-        else:
-            runner.progress = printer
+        live = LiveWriter(runner.stats, runner.ledger, Path(args.live)) if args.live else None
+        runner.progress = _with_live(live, printer) if live else printer
         # SIGINT/SIGTERM end the run early but cleanly: the outputs below are still written.
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: runner.stop())
+        if args.nice is not None:
+            raise_priority(args.nice)
+        if args.parent_pid is not None:
+            end_with_parent(args.parent_pid)
         result = run_load(spec, runner=runner)
-        if args.live:
-            write_live(runner, Path(args.live))
+        if live:
+            live.write()
+            live.close()
         if not args.quiet and out.isatty():
             out.write("\n")
         print_table(result, out)
@@ -101,20 +111,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_live(runner: LoadRunner, path: Path) -> None:
-    """Write the statistics and the ledger to `path`, atomically (the remote handle reads it)."""
-    attempts = [dataclasses.asdict(a) for a in list(runner.ledger.attempts.values())]
-    data = {**runner.stats.snapshot(), "ledger": attempts}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)  # atomic: a reader never sees half a snapshot
-
-
-def _live_writer(
-    runner: LoadRunner, path: Path, printer: Callable[[Progress], None] | None
-) -> Callable[[Progress], None]:
+def _with_live(live: LiveWriter, printer: Callable[[Progress], None] | None) -> Callable[[Progress], None]:
     def tick(p: Progress) -> None:
-        write_live(runner, path)
+        live.write()
         if printer is not None:
             printer(p)
 

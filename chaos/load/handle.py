@@ -8,13 +8,21 @@ how `lost_acked_writes` reaches the verdict.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
-from chaos.load.ledger import LedgerCheck, WriteAttempt, WriteLedger
+from chaos.load.ledger import LedgerCheck, WriteLedger
+from chaos.load.live import LiveReader
 from chaos.load.remote import EDGE_INSIDE, client_container
 from chaos.load.runner import LoadSpec, LoadThread
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
@@ -30,6 +38,7 @@ log = get_logger(__name__)
 
 # Bound even when the runbook gives none: the engine stops it, but a generator always stops by itself.
 DEFAULT_MAX_DURATION_S = 900.0
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # where `python -m chaos.load` finds this very package
 SETTLE_S = 1.0
 
 
@@ -136,27 +145,126 @@ class EngineLoad(_Handle):
         return self.thread.runner.ledger
 
 
-class RemoteLoad(_Handle):
-    """The same generator inside the client container of `internet-fr` or `internet-abroad`, so the edge sees
-    that network's addresses. It rewrites a snapshot of its statistics and ledger every second (`--live`);
-    probes read the newest one (cached for half a second). It stops by itself at its duration."""
+class _LiveHandle(_Handle):
+    """A generator in another process that appends its changes to a live file each second (`--live`); probes
+    read what it gained since (at most every half second)."""
 
-    LIVE = "/tmp/entchaos-runbook-load.json"
+    where = "the load generator"
+
+    def __init__(self) -> None:
+        self._live = LiveReader()
+        self._read_at = 0.0
+
+    def _read_live(self) -> None:
+        raise NotImplementedError
+
+    def _read(self) -> tuple[RawStats, WriteLedger]:
+        now = time.monotonic()
+        if self._live.stats is None or now - self._read_at > 0.5:
+            self._read_live()
+            self._read_at = now
+        if self._live.stats is None:
+            raise ProbeFailed("the load generator has not written statistics yet", where=self.where,
+                              fix="wait a second after the load starts")
+        return self._live.stats, self._live.ledger
+
+    def raw_stats(self) -> RawStats:
+        return self._read()[0]
+
+    def ledger(self) -> WriteLedger:
+        return self._read()[1]
+
+
+class HostProcessLoad(_LiveHandle):
+    """The generator in a child process of this one, from the host through the edge's published port: its own
+    interpreter (no lock or garbage collection shared with the engine) at a raised priority when allowed, so the
+    engine's work never makes it late. It stops by itself at its duration, and with this process."""
+
+    NICE = -10
+
+    def __init__(self, spec: LoadSpec, stack: Stack | None) -> None:
+        super().__init__()
+        self.spec = spec
+        if stack is not None:
+            self.stack = stack
+        self._dir = Path(tempfile.mkdtemp(prefix="entchaos-load-"))
+        self.live_path = self._dir / "live.jsonl"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.failure: str | None = None  # the end of its output when it exited with an error
+
+    def start(self) -> None:
+        schedule = self.spec.schedule
+        profile = self._dir / "profile.json"
+        profile.write_text(json.dumps({"points": [list(p) for p in schedule.points]}))
+        argv = [sys.executable, "-m", "chaos.load", *_load_args(self.spec, self.spec.target, profile),
+                "--live", str(self.live_path), "--nice", str(self.NICE), "--parent-pid", str(os.getpid())]
+        if self.spec.drain_s is not None:
+            argv += ["--drain", f"{self.spec.drain_s:g}"]
+        path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
+        log_file = (self._dir / "load.log").open("wb")
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONPATH": path})
+        log_file.close()
+        log.info("load_started_process", pid=self.process.pid, log=str(self._dir / "load.log"))
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait(self, timeout_s: float) -> bool:
+        """Whether the generator ended within `timeout_s`."""
+        if self.process is None:
+            return True
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """End it (SIGINT: it drains and writes its last changes; killed after 20 s), read all it wrote, and
+        remove its files: what it measured stays in memory."""
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc is not None and proc.returncode != 0 and self.failure is None:
+            self.failure = (self._dir / "load.log").read_text(errors="replace")[-600:].strip() or "no output"
+            log.warning("load_process_failed", code=proc.returncode, log=self.failure)
+        self._read_live()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _read_live(self) -> None:
+        self._live.read_file(self.live_path)
+
+
+def _load_args(spec: LoadSpec, target: str, profile: str | Path) -> list[str]:
+    mix = ",".join(f"{name}={weight:g}" for name, weight in spec.mix.items())
+    return ["--target", target, "--profile", f"file:{profile}", "--duration", f"{spec.schedule.duration_s:g}",
+            "--mix", mix, "--timeout", f"{spec.timeout_s:g}", "--quiet"]
+
+
+class RemoteLoad(_LiveHandle):
+    """The same generator inside the client container of `internet-fr` or `internet-abroad`, so the edge sees
+    that network's addresses. It stops by itself at its duration."""
+
+    LIVE = "/tmp/entchaos-runbook-load.jsonl"
     PROFILE = "/tmp/entchaos-runbook-profile.json"
     PID = "/tmp/entchaos-runbook-load.pid"
 
     def __init__(self, spec: LoadSpec, stack: Stack, source: str) -> None:
+        super().__init__()
         self.spec, self.stack, self.source = spec, stack, source
         self.container = client_container(stack, source)
-        self._cached: tuple[float, RawStats, WriteLedger] | None = None
+        self.where = self.container.name
 
     def start(self) -> None:
         schedule = self.spec.schedule
         write_file(self.container.id, self.PROFILE, json.dumps({"points": [list(p) for p in schedule.points]}))
-        mix = ",".join(f"{name}={weight:g}" for name, weight in self.spec.mix.items())
-        argv = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, "--profile", f"file:{self.PROFILE}",
-                "--duration", f"{schedule.duration_s:g}", "--mix", mix, "--timeout", f"{self.spec.timeout_s:g}",
-                "--quiet", "--live", self.LIVE]
+        argv = ["python", "-m", "chaos.load", *_load_args(self.spec, EDGE_INSIDE, self.PROFILE), "--live", self.LIVE]
         start_in(self.container.id, argv, pid_file=self.PID, log_file="/tmp/entchaos-runbook-load.log",
                  output_file=self.LIVE)
         log.info("load_started_remote", source=self.source, container=self.container.name)
@@ -164,24 +272,9 @@ class RemoteLoad(_Handle):
     def stop(self) -> None:
         # SIGINT ends it cleanly (it drains, then writes its final snapshot); wait for that, 20 s at most.
         stop_in(self.container.id, pid_file=self.PID, wait_s=20)
-        self._cached = None
+        self._read_live()
 
-    def _read(self) -> tuple[RawStats, WriteLedger]:
-        now = time.monotonic()
-        if self._cached is None or now - self._cached[0] > 0.5:
-            data = read_file(self.container.id, self.LIVE)
-            if data is None:
-                raise ProbeFailed("the load in the client container has not written statistics yet",
-                                  where=self.container.name, fix="wait a second after the load starts")
-            snapshot = json.loads(data)
-            ledger = WriteLedger()
-            for row in snapshot.get("ledger", []):
-                ledger.attempts[row["key"]] = WriteAttempt(**row)
-            self._cached = (now, RawStats.from_snapshot(snapshot), ledger)
-        return self._cached[1], self._cached[2]
-
-    def raw_stats(self) -> RawStats:
-        return self._read()[0]
-
-    def ledger(self) -> WriteLedger:
-        return self._read()[1]
+    def _read_live(self) -> None:
+        data = read_file(self.container.id, self.LIVE)
+        if data is not None:
+            self._live.feed(data)

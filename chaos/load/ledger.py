@@ -67,11 +67,18 @@ class WriteLedger:
 
     def __init__(self) -> None:
         self.attempts: dict[str, WriteAttempt] = {}
+        self._changed: set[str] = set()  # keys attempted or answered since the last `take_changed`
 
     def attempt(self, key: str, intended_unix: float) -> WriteAttempt:
         """Record a write about to be sent (`answer` records what came back)."""
         a = self.attempts[key] = WriteAttempt(key, intended_unix)
+        self._changed.add(key)
         return a
+
+    def take_changed(self) -> list[dict[str, Any]]:
+        """The attempts made or answered since the last call, as plain JSON (a live writer's delta)."""
+        changed, self._changed = self._changed, set()
+        return [asdict(self.attempts[k]) for k in sorted(changed)]
 
     def answer(
         self,
@@ -84,6 +91,7 @@ class WriteLedger:
     ) -> None:
         """Record the answer to an attempt. Acknowledged = 201 served by a replica (the app commits first)."""
         a = self.attempts[key]
+        self._changed.add(key)
         a.status = status
         a.outcome = CLASSES[cls]
         headers = headers or {}

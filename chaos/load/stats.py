@@ -176,6 +176,7 @@ class LoadStats:
         self.totals = [0] * N_CLASSES
         self._last_tick: int | None = None  # cache of the Tick last recorded into
         self._last = Tick()
+        self._dirty: set[int] = set()  # ticks changed since the last `take_changed`
 
     def step_id(self, name: str) -> int:
         """Register a journey step once, before the run; `record` takes the returned int."""
@@ -206,6 +207,7 @@ class LoadStats:
             found = self.ticks.get(k)
             if found is None:
                 found = self.ticks[k] = Tick()
+            self._dirty.add(k)  # here only: `take_changed` clears the cache, so the next answer comes by again
             self._last_tick, self._last = k, found
             tick = found
         tick.counts[cls + N_CLASSES if is_write else cls] += 1
@@ -217,6 +219,7 @@ class LoadStats:
         tick = self.ticks.get(k)
         if tick is None:
             tick = self.ticks[k] = Tick()
+        self._dirty.add(k)
         return tick
 
     def dispatched(self, intended: float) -> None:
@@ -334,12 +337,38 @@ class LoadStats:
     def snapshot(self) -> dict[str, Any]:
         """Everything the windows need (per-tick counts, sparse latency counters, journeys), as plain JSON: how a
         generator in a client container shows its live statistics to the engine on the host."""
+        return {"start_unix": self.start_unix, "tick_s": TICK_S, "ticks": self._ticks_json(list(self.ticks))}
+
+    def take_changed(self) -> dict[str, Any]:
+        """The ticks changed since the last call, as in `snapshot`: a live writer's cost stays that of the last
+        seconds' answers, not of the whole run so far (rewriting it all each second stalled the generator)."""
+        changed, self._dirty = self._dirty, set()
+        self._last_tick = None  # the cached tick is clean now: its next answer must mark it again
+        return self._ticks_json(sorted(changed))
+
+    def _ticks_json(self, keys: list[int]) -> dict[str, Any]:
         ticks = {}
-        for k, tick in list(self.ticks.items()):  # a copy: the event loop may be adding ticks
+        for k in keys:
+            tick = self.ticks[k]
             hists = [{str(i): v for i, v in list(h.items())} for h in tick.hists]
             ticks[str(k)] = {"counts": list(tick.counts), "hists": hists, "journeys": list(tick.journeys),
                              "sent": tick.sent}
-        return {"start_unix": self.start_unix, "tick_s": TICK_S, "ticks": ticks}
+        return ticks
+
+    def apply_ticks(self, ticks: dict[str, Any]) -> None:
+        """Take these ticks (from `snapshot` or `take_changed`) in place of what this holds for them."""
+        for k, row in ticks.items():
+            old = self.ticks.get(int(k))
+            if old is not None:
+                for i in range(N_CLASSES):
+                    self.totals[i] -= old.counts[i] + old.counts[i + N_CLASSES]
+            tick = self.ticks[int(k)] = Tick()
+            tick.counts = [int(c) for c in row["counts"]]
+            tick.hists = [{int(i): int(v) for i, v in h.items()} for h in row["hists"]]
+            tick.journeys = [int(n) for n in row.get("journeys") or tick.journeys]
+            tick.sent = int(row.get("sent") or 0)
+            for i in range(N_CLASSES):
+                self.totals[i] += tick.counts[i] + tick.counts[i + N_CLASSES]
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> LoadStats:
@@ -348,14 +377,7 @@ class LoadStats:
             raise ValueError("a load snapshot from another version of entchaos (no 100 ms ticks): rebuild the "
                              "client image with `entchaos stack build`")
         stats = cls(start=0.0, start_unix=float(data["start_unix"]))
-        for k, row in data["ticks"].items():
-            tick = stats.ticks[int(k)] = Tick()
-            tick.counts = [int(c) for c in row["counts"]]
-            tick.hists = [{int(i): int(v) for i, v in h.items()} for h in row["hists"]]
-            tick.journeys = [int(n) for n in row.get("journeys") or tick.journeys]
-            tick.sent = int(row.get("sent") or 0)
-            for i in range(N_CLASSES):
-                stats.totals[i] += tick.counts[i] + tick.counts[i + N_CLASSES]
+        stats.apply_ticks(data["ticks"])
         return stats
 
     def write_jsonl(self, path: str | Path) -> Path:

@@ -1,7 +1,7 @@
 """capacity: how much the stack serves within the SLO, measured by pushing it, before the experiment.
 
 A bounded ramp of the given journeys from the host through the edge (the toolkit's own open-model generator,
-in its own thread). Capacity is the goodput (app answers within the SLO per second, `smooth_s` means) the
+in its own process). Capacity is the goodput (app answers within the SLO per second, `smooth_s` means) the
 stack sustains once saturated: the median over the seconds where more was offered than served (the best
 mean alone would take a lucky second for the capacity). The knee, the offered rate where the app's p95 first
 crossed the SLO, and the best mean are logged beside it.
@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chaos.errors import Aborted, ProbeFailed
 from chaos.load.classify import APP
-from chaos.load.runner import LoadSpec, LoadThread
+from chaos.load.handle import HostProcessLoad
+from chaos.load.runner import LoadSpec
 from chaos.load.schedule import ramp
 from chaos.load.stats import LoadStats, to_hdr
 from chaos.log import get_logger
@@ -52,18 +53,18 @@ class Capacity(Probe[_CapacityParams]):
         spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=ctx.stack.edge_url(),
                         mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0)
         spec.validate()
-        thread = LoadThread(spec).start()
+        load = HostProcessLoad(spec, ctx.stack)
+        load.start()
         log.info("capacity_ramp_started", from_rps=p.from_rps, to_rps=p.to_rps, ramp_s=p.ramp_s)
-        while not ctx.abort.wait(0.25):
-            try:
-                result = thread.join(0.01)
-                break
-            except TimeoutError:
-                continue
-        else:
-            thread.stop()
-            raise Aborted("the run was aborted while the capacity ramp ran")
-        stats = result.stats
+        try:
+            while not load.wait(0.25):
+                if ctx.abort.is_set():
+                    raise Aborted("the run was aborted while the capacity ramp ran")
+        finally:
+            load.stop()
+        if load.failure is not None:
+            raise ProbeFailed(f"the capacity ramp's generator failed: {load.failure}", where="capacity")
+        stats = load.raw_stats()
         seconds = int(p.ramp_s)
         good = goodput_series(stats, 0, seconds, p.slo_ms)
         best, _ = best_and_worst_mean(good, p.smooth_s)

@@ -17,7 +17,7 @@ import uvloop
 
 from chaos.errors import ProbeFailed
 from chaos.journal import read_journal
-from chaos.load.handle import EngineLoad
+from chaos.load.handle import HostProcessLoad
 from chaos.load.reference_server import Reply, start
 from chaos.load.runner import LoadSpec
 from chaos.load.schedule import constant
@@ -66,8 +66,9 @@ class ReferenceServer:
         self._thread.join(5)
 
 
-class NoLedgerLoad(EngineLoad):
-    """The real generator in a thread; no database behind the reference server, so no ledger to check."""
+class NoLedgerLoad(HostProcessLoad):
+    """The real generator in its own process, as in a run; no database behind the reference server, so no
+    ledger to check."""
 
     def ledger_check(self) -> Any:
         raise ProbeFailed("no database behind the reference server")
