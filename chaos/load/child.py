@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+from pathlib import Path
 
 from chaos.log import get_logger
 
@@ -15,11 +16,21 @@ log = get_logger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
 def raise_priority(nice: int) -> bool:
-    """Set this process's nice value (negative = sooner); False, and a warning, when not allowed."""
+    """Set this process's nice value (negative = sooner); False, and a warning, when not allowed.
+
+    With the kernel's autogroups (`sched_autogroup_enabled`), a nice value only counts inside the process's
+    session: against other sessions (a busy neighbour, dockerd) the whole session weighs as one nice-0 task.
+    So the generator runs in a session of its own (the engine starts it so) and sets its autogroup's nice too.
+    """
     try:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
-    except (PermissionError, OSError) as exc:
+        if AUTOGROUP.exists():
+            AUTOGROUP.write_text(str(nice))
+    except OSError as exc:
         log.warning("load_priority_unchanged", nice=nice, error=str(exc),
                     fix="run as root or with CAP_SYS_NICE for steadier latencies on a busy machine")
         return False

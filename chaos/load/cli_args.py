@@ -90,7 +90,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             end_with_parent(args.parent_pid)
         result = run_load(spec, runner=runner)
         if live:
-            live.write()
+            live.write(max_lag_ms=result.max_lag_ms)
             live.close()
         if not args.quiet and out.isatty():
             out.write("\n")
@@ -113,7 +113,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def _with_live(live: LiveWriter, printer: Callable[[Progress], None] | None) -> Callable[[Progress], None]:
     def tick(p: Progress) -> None:
-        live.write()
+        live.write(max_lag_ms=p.max_lag_ms)
         if printer is not None:
             printer(p)
 

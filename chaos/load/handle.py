@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.errors import ProbeFailed
-from chaos.load.classify import APP, FALLBACK
+from chaos.load.classify import APP, CLASSES, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.ledger import LedgerCheck, WriteLedger
 from chaos.load.live import LiveReader
@@ -202,8 +202,10 @@ class HostProcessLoad(_LiveHandle):
             argv += ["--drain", f"{self.spec.drain_s:g}"]
         path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
         log_file = (self._dir / "load.log").open("wb")
+        # A session of its own: its own scheduling autogroup (see chaos.load.child), and a terminal's Ctrl-C
+        # reaches the engine only, which stops it cleanly.
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONPATH": path})
+                                        env={**os.environ, "PYTHONPATH": path}, start_new_session=True)
         log_file.close()
         log.info("load_started_process", pid=self.process.pid, log=str(self._dir / "load.log"))
 
@@ -236,6 +238,9 @@ class HostProcessLoad(_LiveHandle):
             log.warning("load_process_failed", code=proc.returncode, log=self.failure)
         self._read_live()
         shutil.rmtree(self._dir, ignore_errors=True)
+        if self._live.stats is not None:
+            log.info("load_finished", by_class=dict(zip(CLASSES, self._live.stats.totals, strict=True)),
+                     max_lag_ms=self._live.max_lag_ms)
 
     def _read_live(self) -> None:
         self._live.read_file(self.live_path)

@@ -25,11 +25,13 @@ class LiveWriter:
         self.stats, self.ledger, self.path = stats, ledger, path
         self._file: IO[str] | None = None
 
-    def write(self) -> None:
+    def write(self, max_lag_ms: float = 0.0) -> None:
+        """One delta line; `max_lag_ms`: the latest the generator has sent a request so far."""
         if self._file is None:
             self._file = self.path.open("w")
             self._line({"start_unix": self.stats.start_unix, "tick_s": TICK_S})
-        self._line({"ticks": self.stats.take_changed(), "ledger": self.ledger.take_changed()})
+        self._line({"ticks": self.stats.take_changed(), "ledger": self.ledger.take_changed(),
+                    "max_lag_ms": round(max_lag_ms, 1)})
 
     def _line(self, data: dict[str, Any]) -> None:
         assert self._file is not None
@@ -49,6 +51,7 @@ class LiveReader:
         self.offset = 0  # bytes consumed: complete lines only
         self.stats: LoadStats | None = None
         self.ledger = WriteLedger()
+        self.max_lag_ms = 0.0  # the generator's own lateness so far: large = it measured itself, not the stack
 
     def feed(self, data: bytes, *, from_offset: bool = False) -> None:
         """Replay the complete lines after `offset`; `data` is the whole file unless `from_offset`."""
@@ -69,6 +72,7 @@ class LiveReader:
         if self.stats is None:
             raise ValueError("a live load file without its header line: was it written by this version?")
         self.stats.apply_ticks(row.get("ticks") or {})
+        self.max_lag_ms = max(self.max_lag_ms, float(row.get("max_lag_ms") or 0.0))
         for a in row.get("ledger") or []:
             self.ledger.attempts[a["key"]] = WriteAttempt(**a)
 

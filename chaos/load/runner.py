@@ -72,7 +72,8 @@ class Progress:
     p95_ms: float | None  # of requests intended in the previous full second
     in_flight: int
     connections: int
-    lag_ms: float  # how late the dispatcher sent the last request (generator overload if large)
+    lag_ms: float  # how late the dispatcher sent the last burst's first request (generator overload if large)
+    max_lag_ms: float = 0.0  # the latest it has been since the start
 
 
 @dataclass
@@ -276,6 +277,7 @@ class _Ticker:
             in_flight=self.pool.in_flight,
             connections=len(self.pool.conns),
             lag_ms=self.counters["lag"] * 1000.0,
+            max_lag_ms=self.counters["max_lag"] * 1000.0,
         )
         self.last_sent, self.last_totals = sent, totals
         try:

@@ -44,11 +44,12 @@ def test_deltas_replay_to_the_same_windows_and_ledger(tmp_path: Path) -> None:
         # An answer arriving late, to a tick already written: its line must replace the tick, not add to it.
         stats.record(step, TIMEOUT, False, 100.05, 100.05 + 5)
         ledger.answer("k0", APP, 201, 5003.0)
-        writer.write()
+        writer.write(max_lag_ms=[3.0, 40.0, 12.0][second])
         sizes.append((tmp_path / "live.jsonl").stat().st_size)
         reader.read_file(tmp_path / "live.jsonl")
     assert reader.stats is not None
     _same(stats, reader.stats)
+    assert reader.max_lag_ms == 40.0  # the generator's worst lateness so far, not its last
     assert reader.ledger.acknowledged_keys == {"k0"} and set(reader.ledger.attempts) == {"k0", "k1", "k2"}
     # Each line holds what changed, not the run so far: the third is no longer than the first (+ the header).
     lines = (tmp_path / "live.jsonl").read_bytes().splitlines()
