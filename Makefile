@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -63,6 +63,13 @@ chaos-datacenter-fire: setup
 chaos-%: setup
 	$(ENTCHAOS) stack up --profile $(PROFILE) $(if $(wildcard runbooks/$*.env),--settings runbooks/$*.env)
 	$(ENTCHAOS) run runbooks/$*.yaml
+
+# The CI gate: the shipped runbooks (but the game day) on one fresh stack; reports/ci/junit.xml, summary.md and
+# summary.json; the worst exit code. BASELINE=DIR fails a figure that regressed against DIR (UPDATE_BASELINE=1
+# writes it instead).
+chaos-ci: setup
+	rm -rf reports/ci
+	$(ENTCHAOS) gate --out reports/ci --profile $(PROFILE) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(UPDATE_BASELINE),--update-baseline)
 
 chaos-recover: venv
 	$(ENTCHAOS) recover

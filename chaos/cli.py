@@ -175,6 +175,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    """`entchaos gate`: runbooks (default: the shipped ones) on one fresh stack, combined reports, worst exit code."""
+    import time
+
+    from chaos.launch import GATE_RUNBOOKS, REPORTS_DIR, RUNBOOKS_DIR, gate
+
+    paths = args.runbooks or [str(RUNBOOKS_DIR / f"{name}.yaml") for name in GATE_RUNBOOKS]
+    out = Path(args.out) if args.out else REPORTS_DIR / "gate" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if args.update_baseline and not args.baseline:
+        print("entchaos: --update-baseline needs --baseline DIR (where to write it)", file=sys.stderr)
+        return 2
+    result = gate(paths, out, project=args.project, compose_file=args.compose_file, profile=args.profile,
+                  baseline=Path(args.baseline) if args.baseline else None, update_baseline=args.update_baseline)
+    print("\n" + "\n".join(result.lines()))
+    print(f"gate reports: {out}/summary.md, {out}/junit.xml, {out}/summary.json")
+    if github.active():
+        for run in result.runs:
+            print("\n".join(github.check_annotations(run.summary, str(run.path))))
+        github.append_step_summary((out / "summary.md").read_text(encoding="utf-8"))
+    return result.exit_code
+
+
 def cmd_recover(args: argparse.Namespace) -> int:
     """`entchaos recover`: revert what killed runs left, from their journals (one run, or every one)."""
     from chaos.journal import read_run
@@ -273,6 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
     c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
     c.set_defaults(func=cmd_compare)
+    g = sub.add_parser("gate", help="CI gate: runbooks on one fresh stack, one junit.xml/summary, worst exit code")
+    g.add_argument("runbooks", nargs="*", help="runbook files (default: the shipped runbooks but the game day)")
+    g.add_argument("--out", default=None, help="folder for the gate's reports (default: reports/gate/<time>)")
+    g.add_argument("--profile", default=None, help="protection profile of the bundled stack (default: protected)")
+    g.add_argument("--baseline", default=None, metavar="DIR",
+                   help="fail a runbook whose figures regressed against DIR/<runbook>.json beyond its tolerances")
+    g.add_argument("--update-baseline", action="store_true",
+                   help="write each passing run's summary into --baseline DIR instead of comparing")
+    add_stack_options(g, "runbook")
+    g.set_defaults(func=cmd_gate)
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
     r.add_argument("run", nargs="?", default=None,
                    help="one run's report folder (default: every run under the reports dir with a fault left)")
@@ -297,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     protect_output()  # no password or session key on stdout/stderr, whoever writes it
     # A run has its own console view; the log says only what goes wrong unless asked for more.
-    configure(args.log_level or ("warning" if args.command in ("run", "recover") else None), log_format=args.log_format)
+    quiet = args.command in ("run", "recover", "gate")
+    configure(args.log_level or ("warning" if quiet else None), log_format=args.log_format)
     try:
         return int(args.func(args) or 0)
     except ChaosError as exc:

@@ -7,6 +7,7 @@ the console view and, on a game day, the people at the console.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from chaos.engine.recover import Recovery, RecoveryAll, recover, recover_all
 from chaos.engine.result import RunResult
 from chaos.errors import ChaosError, InvalidInput
 from chaos.gameday.operator import ConsoleOperator
+from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
 from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
 from chaos.load.journeys import JOURNEYS
@@ -37,6 +39,7 @@ log = get_logger(__name__)
 
 REPORTS_DIR = Path(os.environ.get("ENTCHAOS_REPORTS_DIR", PROJECT_ROOT / "reports"))
 STATE_DIR = PROJECT_ROOT / ".entchaos"
+RUNBOOKS_DIR = PROJECT_ROOT / "runbooks"
 
 
 def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
@@ -146,3 +149,49 @@ def recover_everything(reports_dir: Path, *, project: str | None = None, compose
         known_playbooks=available(),
         on_found=on_found,
     )
+
+
+# The shipped runbooks a gate runs by default: the fire last, as it leaves the primary in rbx (the game day is a
+# rehearsal for people, not a CI check).
+GATE_RUNBOOKS = ("overload-0902", "flood-abroad", "broadcast-fallback", "datacenter-fire")
+
+
+def settings_of(runbook_path: str | Path) -> Path | None:
+    """A runbook's stack settings: `<name>.env` beside it (e.g. runbooks/overload-0902.env), when there is one."""
+    path = Path(runbook_path).with_suffix(".env")
+    return path if path.is_file() else None
+
+
+def gate(paths: list[str], out: Path, *, project: str | None = None, compose_file: str | None = None,
+         profile: str | None = None, baseline: Path | None = None, update_baseline: bool = False) -> GateResult:
+    """Every runbook validated first; a fresh stack once; each runbook run with its settings applied by compose
+    (only what they change is recreated); the combined reports in `out`."""
+    from chaos.stack.health import wait_ready
+    from chaos.stack.images import build_all
+    from chaos.stack.profiles import profile_env, settings_env
+
+    runbooks = [validate(p) for p in paths]  # RunbookInvalid (exit 2) before anything is touched
+    stacks = [stack_for(rb, project, compose_file) for rb in runbooks]
+    if len({(s.project, str(s.compose_file)) for s in stacks}) > 1:
+        raise InvalidInput("the gate's runbooks name different stacks",
+                           fix="gate runbooks of one stack at a time, or give --project and --compose-file")
+    base = stacks[0]
+    if base.is_bundled:
+        build_all()
+    log.info("gate_stack_fresh", project=base.project)
+    base.down()
+    profile_vars = profile_env(profile) if profile else {}
+
+    def run_one(runbook: m.Runbook, reports: Path) -> tuple[int, Path | None, dict[str, object]]:
+        settings = settings_of(runbook.source)
+        stack = dataclasses.replace(base, env={**base.env, **profile_vars,
+                                               **(settings_env(settings) if settings else {})})
+        stack.up()
+        wait_ready(stack)
+        result = run(runbook, stack, reports_dir=reports)
+        summary_file = result.folder / "summary.json"
+        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {
+            "runbook": runbook.name, "verdict": result.verdict, "reason": result.reason, "metrics": result.metrics}
+        return result.exit_code, result.folder, summary
+
+    return run_gate(runbooks, run_one, out, baseline=baseline, update_baseline=update_baseline)

@@ -43,6 +43,11 @@ def read_run(path: str | Path) -> RunFigures:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"{file} is not a readable summary.json: {exc}",
                            fix="give the summary.json a run wrote") from None
+    return figures_of(file, data)
+
+
+def figures_of(file: Path, data: Any) -> RunFigures:
+    """What a comparison needs of a summary already read from `file`."""
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         raise InvalidInput(f"{file} has no `metrics`", fix="give the summary.json a run wrote")
     regression = data.get("regression") or {}
@@ -94,7 +99,15 @@ class RunComparison:
 
 def compare_runs(baseline: str | Path, run: str | Path) -> RunComparison:
     """Compare `run` with `baseline` by the tolerances `run`'s runbook declares."""
-    base, current = read_run(baseline), read_run(run)
+    return _compare(read_run(baseline), read_run(run))
+
+
+def compare_summaries(baseline_file: Path, baseline: Any, run_file: Path, run: Any) -> RunComparison:
+    """`compare_runs` on two summaries already read (the gate has its runs' in memory)."""
+    return _compare(figures_of(baseline_file, baseline), figures_of(run_file, run))
+
+
+def _compare(base: RunFigures, current: RunFigures) -> RunComparison:
     tolerances = tolerances_of(current)
     if not tolerances:
         raise InvalidInput(f"{current.path}: the runbook {current.runbook!r} declares no regression tolerances",

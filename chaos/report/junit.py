@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -16,10 +16,27 @@ def _text(value: Any) -> str:
 
 def junit_xml(summary: Mapping[str, Any]) -> str:
     """junit.xml from the summary: one testcase per check, the run itself when it did not finish normally."""
+    suite = junit_suite(summary)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def junit_suites(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """Several runs in one junit.xml (the gate's): a <testsuite> per runbook under one <testsuites>."""
+    root = ET.Element("testsuites", name="entchaos gate")
+    root.extend(junit_suite(s) for s in summaries)
+    for key in ("tests", "failures", "errors"):
+        root.set(key, str(sum(int(suite.get(key, "0")) for suite in root)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def junit_suite(summary: Mapping[str, Any]) -> ET.Element:
+    """One run as a <testsuite>."""
     runbook = summary["runbook"]
-    checks = summary["checks"]
+    checks = summary.get("checks") or []
     suite = ET.Element("testsuite", name=f"entchaos.{runbook}", timestamp=summary.get("started_at") or "",
-                       time=str(summary["metrics"].get("run_duration_s", 0)))
+                       time=str((summary.get("metrics") or {}).get("run_duration_s", 0)))
     failures = errors = 0
     for check in checks:
         case = ET.SubElement(suite, "testcase", classname=f"entchaos.{runbook}.{check.get('phase') or 'check'}",
@@ -43,9 +60,8 @@ def junit_xml(summary: Mapping[str, Any]) -> str:
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     props = ET.Element("properties")
-    for name, value in sorted(summary["metrics"].items()):  # full precision: for tools, not for reading
+    for name, value in sorted((summary.get("metrics") or {}).items()):  # full precision: for tools, not for reading
         ET.SubElement(props, "property", name=name, value=str(value))
     ET.SubElement(props, "property", name="verdict", value=summary["verdict"])
     suite.insert(0, props)
-    ET.indent(suite)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    return suite

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, sig3, tidy
@@ -142,3 +142,22 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
     lines += [f"- {c['name']}: expected {c['expected']}, observed {_cell(observed(c))}" for c in failed] or [
         "- every check passed: keep the runbook, shorten the human steps next time"]
     return lines
+
+
+def gate_markdown(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The gate's summary.md: one row per runbook (verdict, time, why), then each failure's checks and the
+    figures that regressed; every run's own summary.md sits in its folder."""
+    failed = [r for r in runs if r["exit_code"]]
+    head = "PASS" if not failed else "FAIL"
+    lines = [f"# entchaos gate: {head} ({len(runs) - len(failed)} of {len(runs)} passed)", "",
+             "| runbook | verdict | took (s) | why | report |", "|---|---|---|---|---|"]
+    for r in runs:
+        took = (r.get("metrics") or {}).get("run_duration_s")
+        lines.append(f"| {_cell(r['runbook'])} | {MARK.get(r['verdict'], r['verdict'].upper())} | "
+                     f"{_took(took if isinstance(took, int | float) else None)} | "
+                     f"{_cell(tidy(r.get('reason')) if r['exit_code'] else '')} | {_cell(r.get('folder') or '')} |")
+    for r in runs:
+        if r.get("regressions"):
+            lines += ["", f"## {r['runbook']}: regressed against the baseline", ""]
+            lines += [f"- {m}" for m in r["regressions"]]
+    return "\n".join(lines) + "\n"

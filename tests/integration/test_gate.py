@@ -1,0 +1,64 @@
+"""`entchaos gate` on a real compose project (the small non-ENT one, so it takes seconds): a fresh stack once,
+each runbook run on it, one junit.xml with a suite per runbook, the worst exit code; a failing runbook fails
+the gate and the others still run. The full shipped gate (`make chaos-ci`) is timed by `make bench`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from chaos.stack.compose import PROJECT_ROOT, ComposeStack
+from tests.integration.conftest import TINY, unique_project
+
+pytestmark = pytest.mark.docker
+
+ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
+
+RUNBOOK = f"""\
+metadata: {{name: NAME}}
+stack: {{compose_file: {TINY}}}
+hypothesis:
+  probes:
+    - {{name: steady, probe: constant, params: {{value: 1}}, expect: {{eq: 1}}}}
+steps:
+  - {{id: frozen, fault: pause, target: {{datacenter: west}}, duration_s: 1}}
+  - {{id: measured, probe: constant, params: {{value: 3}}, record: rto_s}}
+verify:
+  - {{metric: rto_s, expect: {{lte: BOUND}}}}
+"""
+
+
+def test_the_gate_runs_every_runbook_on_one_stack_and_fails_with_the_worst(tmp_path):
+    project = unique_project("entchaos-gate")
+    books = []
+    for name, bound in (("tiny-holds", 5), ("tiny-too-slow", 1), ("tiny-holds-again", 5)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(RUNBOOK.replace("NAME", name).replace("BOUND", str(bound)))
+        books.append(str(path))
+    out = tmp_path / "gate"
+    env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
+    try:
+        done = subprocess.run([*ENTCHAOS, "gate", *books, "--project", project, "--out", str(out)], env=env,
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        ComposeStack(project=project, compose_file=TINY).down()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "gate: 2 of 3 runbook(s) passed (exit 1)" in done.stdout
+    assert "FAIL      tiny-too-slow" in done.stdout and "rto_s: expected <= 1" in done.stdout
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert [s.get("name") for s in suites] == ["entchaos.tiny-holds", "entchaos.tiny-too-slow",
+                                               "entchaos.tiny-holds-again"]
+    assert suites.get("failures") == "1"
+    data = json.loads((out / "summary.json").read_text())
+    assert [r["exit_code"] for r in data["runs"]] == [0, 1, 0]
+    for run in data["runs"]:  # each run has its own full report under the gate's folder
+        assert (out / run["runbook"]).is_dir() and str(out) in run["folder"]
+        journal = Path(run["folder"], "journal.jsonl").read_text().splitlines()
+        events = [json.loads(line)["event"] for line in journal]
+        assert "fault_injected" in events and "fault_reverted" in events
