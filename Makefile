@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -74,7 +74,11 @@ chaos-ci: setup
 chaos-recover: venv
 	$(ENTCHAOS) recover
 
-bench: bench-stack bench-faults bench-load bench-figures
+bench: bench-stack bench-faults bench-load bench-figures bench-gate
+
+# The CI gate's wall time against the runbooks one by one (about 10 minutes).
+bench-gate: setup
+	$(PY) bench/bench_gate.py
 
 bench-stack: setup
 	$(PY) bench/bench_stack.py

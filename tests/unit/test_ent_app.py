@@ -279,3 +279,27 @@ def test_slowdown_makes_requests_that_many_times_slower_but_not_health_checks() 
         base, slowed = _timed(normal, "/", 3), _timed(slow, "/", 3)
         assert 2.5 < slowed / base < 3.6, (base, slowed)
         assert _timed(slow, "/healthz") < base
+
+
+@pytest.mark.parametrize(("status", "touched"), [(200, True), (503, False)])
+def test_the_heartbeat_file_is_touched_only_while_the_server_answers(tmp_path: Path, monkeypatch, status: int,
+                                                                   touched: bool) -> None:
+    # The container's health check reads this file's age: it must age when /healthz stops answering 200.
+    from ent_app import routes_health
+
+    async def go() -> bool:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(f"HTTP/1.0 {status} X\r\n\r\n".encode())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        monkeypatch.setattr(routes_health, "HEARTBEAT_PORT", server.sockets[0].getsockname()[1])
+        beat = asyncio.create_task(routes_health.heartbeat(tmp_path / "alive", every_s=0.05))
+        await asyncio.sleep(0.3)
+        beat.cancel()
+        server.close()
+        return (tmp_path / "alive").exists()
+
+    assert asyncio.run(go()) is touched
