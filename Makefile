@@ -28,10 +28,14 @@ lint: venv
 	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python scripts/module_map.py --check
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
 
 # docs/architecture.md names every module of chaos/, and no module that is gone.
 docs-check: venv
 	$(PY) scripts/module_map.py --check
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
 
 stack-up: setup
 	$(ENTCHAOS) stack up

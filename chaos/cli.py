@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--baseline", default=None, metavar="DIR",
                    help="fail a runbook whose figures regressed against DIR/<runbook>.json beyond its tolerances")
     g.add_argument("--update-baseline", action="store_true",
-                   help="write each passing run's summary into --baseline DIR instead of comparing")
+                   help="then write each run that passed (and did not regress) into --baseline DIR")
     add_stack_options(g, "runbook")
     g.set_defaults(func=cmd_gate)
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")

@@ -5,7 +5,8 @@ brought up once; before each runbook only what its settings change is recreated 
 configuration), so a runbook with stack settings (`runbooks/<name>.env`) gets them and the next one gets the
 defaults back. The runs write their own folders; the gate adds one `junit.xml` (a test suite per runbook), one
 `summary.md` and one `summary.json` beside them. The gate's exit code is the worst of the runs' (0 pass, 1 fail,
-3 aborted, 4 environment), and a figure regressed against the baseline fails its runbook.
+3 aborted, 4 environment), and a figure regressed against the baseline fails its runbook. With
+`update_baseline`, the runs that passed (and did not regress) then become the baseline.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def run_gate(runbooks: Sequence[m.Runbook], run_one: RunOne, out: Path, *, basel
             code, folder, summary = exc.exit_code, None, {"runbook": runbook.name, "verdict": "error",
                                                             "reason": exc.message, "metrics": {}, "checks": []}
         run = GateRun(Path(runbook.source), runbook.name, code, summary, folder)
-        if baseline is not None and not update_baseline:
+        if baseline is not None:
             _compare_with_baseline(run, baseline)
         result.runs.append(run)
     if baseline is not None and update_baseline:
@@ -127,10 +128,11 @@ def _compare_with_baseline(run: GateRun, baseline: Path) -> None:
 
 
 def write_baseline(result: GateResult, baseline: Path) -> None:
-    """Each passing run's summary.json as `<runbook>.json` in `baseline` (a failed run is no baseline)."""
+    """Each passing run's summary.json as `<runbook>.json` in `baseline`: a failed or regressed run is no baseline
+    (so a slow drift cannot walk the baseline down one tolerance at a time)."""
     baseline.mkdir(parents=True, exist_ok=True)
     for run in result.runs:
-        if run.exit_code == 0 and run.folder is not None and (run.folder / SUMMARY).is_file():
+        if run.gate_exit_code == 0 and run.folder is not None and (run.folder / SUMMARY).is_file():
             shutil.copyfile(run.folder / SUMMARY, baseline / f"{run.name}.json")
             log.info("baseline_written", runbook=run.name, file=str(baseline / f"{run.name}.json"))
         else:

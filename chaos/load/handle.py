@@ -24,7 +24,7 @@ from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.ledger import LedgerCheck, WriteLedger
 from chaos.load.live import LiveReader
 from chaos.load.remote import EDGE_INSIDE, client_container
-from chaos.load.runner import LoadSpec, LoadThread
+from chaos.load.runner import LoadSpec
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
 from chaos.log import get_logger
@@ -122,27 +122,6 @@ def _served_counts(counts: list[int]) -> int:
 
 def _served(window: Window) -> int:
     return window.reads[APP] + window.reads[FALLBACK] + window.writes[APP]
-
-
-class EngineLoad(_Handle):
-    """The generator in a thread of this process: traffic from the host through the edge's published port."""
-
-    def __init__(self, spec: LoadSpec, stack: Stack) -> None:
-        self.spec = spec
-        self.stack = stack
-        self.thread = LoadThread(spec)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.thread.stop()
-
-    def raw_stats(self) -> RawStats:
-        return self.thread.stats
-
-    def ledger(self) -> WriteLedger:
-        return self.thread.runner.ledger
 
 
 class _LiveHandle(_Handle):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -314,40 +313,3 @@ def run_load(spec: LoadSpec, progress: ProgressCallback | None = None, runner: L
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
-
-
-class LoadThread:
-    """Load in a background thread while the engine goes on: `stats` is live, `stop()` ends it early."""
-
-    def __init__(self, spec: LoadSpec, progress: ProgressCallback | None = None) -> None:
-        self.runner = LoadRunner(spec, progress)
-        self.result: LoadResult | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="entchaos-load", daemon=True)
-
-    @property
-    def stats(self) -> LoadStats:
-        return self.runner.stats
-
-    def _main(self) -> None:
-        try:
-            self.result = run_load(self.runner.spec, runner=self.runner)
-        except BaseException as exc:  # handed to the caller of join()
-            self.error = exc
-
-    def start(self) -> LoadThread:
-        """Start sending, in the background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop dispatching (answers in flight are still awaited); `join` waits for the end."""
-        self.runner.stop()
-
-    def join(self, timeout_s: float | None = None) -> LoadResult:
-        self._thread.join(timeout_s)
-        if self.error is not None:
-            raise self.error
-        if self.result is None:
-            raise TimeoutError("load thread still running")
-        return self.result

@@ -102,10 +102,15 @@ def test_a_regression_against_the_baseline_fails_a_passing_run(tmp_path: Path) -
     failure = ET.parse(tmp_path / "g2" / "junit.xml").getroot().find(
         "testsuite[@name='entchaos.a']/testcase[@name='regression: rto_s']/failure")
     assert failure is not None and "+40.0 %" in failure.get("message", "")
-    # Within the tolerance: pass.
+    # Within the tolerance: pass; updating, the regressed run is no baseline, the passing ones are.
     third = run_gate(books, FakeRuns({"a": (0, summary("a", rto_s=5.5)), "b": (0, summary("b"))}),
                      tmp_path / "g3", baseline=base)
     assert third.exit_code == 0
+    fourth = run_gate(books, FakeRuns({"a": (0, summary("a", rto_s=9.0)), "b": (0, summary("b"))}),
+                      tmp_path / "g4", baseline=base, update_baseline=True)
+    assert fourth.exit_code == 1 and fourth.runs[0].regressed  # compared first, even when updating
+    assert json.loads((base / "a.json").read_text())["metrics"]["rto_s"] == 5.0
+    assert sorted(p.name for p in base.iterdir()) == ["a.json", "b.json"]
 
 
 def test_a_missing_baseline_folder_is_invalid_input_before_anything_runs(tmp_path: Path) -> None:
