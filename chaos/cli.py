@@ -137,10 +137,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`entchaos compare BASELINE RUN`: 1 when a figure regressed beyond its tolerance, else 0."""
-    from chaos.gate.compare import compare_runs
+    """`entchaos compare BASELINE RUN [--html FILE]`: 1 when a figure regressed beyond its tolerance, else 0."""
+    from chaos.gate.compare import compare_runs, comparison_page
 
-    result = compare_runs(args.baseline, args.run)
+    if args.html:
+        judged = comparison_page(args.baseline, args.run, args.html)
+        print(f"comparison page: {args.html}")
+        if judged is None:
+            print("no regression tolerances in the run's runbook: figures shown side by side, nothing judged")
+            return 0
+        result = judged
+    else:
+        result = compare_runs(args.baseline, args.run)
     print("\n".join(result.lines()))
     return 0 if result.ok else 1
 
@@ -294,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="two runs' figures against the run's regression tolerances (exit 1: regressed)")
     c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
     c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
+    c.add_argument("--html", metavar="FILE", default=None,
+                   help="also write both runs side by side, timelines on the same axes (works without tolerances)")
     c.set_defaults(func=cmd_compare)
     g = sub.add_parser("gate", help="CI gate: runbooks on one fresh stack, one junit.xml/summary, worst exit code")
     g.add_argument("runbooks", nargs="*", help="runbook files (default: the shipped runbooks but the game day)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import InvalidInput
-from chaos.gate.regression import Comparison, compare
+from chaos.gate.regression import Comparison, compare, describe
 from chaos.model.regression_tolerance import RegressionTolerance, parse_tolerance
 
 SUMMARY = "summary.json"
@@ -95,6 +95,26 @@ class RunComparison:
         tail = [f"{n} of {len(self.comparisons)} figures regressed" if n
                 else f"no regression ({len(self.comparisons)} figures within tolerance)"]
         return head + body + tail
+
+
+def comparison_page(baseline: str | Path, run: str | Path, out: str | Path) -> RunComparison | None:
+    """Write the two runs side by side as an HTML page (`out`); their comparison when the run's runbook declares
+    tolerances (None: the figures are only shown, e.g. protected against unprotected)."""
+    from chaos.report.comparison import comparison_html
+
+    base, current = read_run(baseline), read_run(run)
+    result = _compare(base, current) if current.regression else None
+    judged = {c.metric: (describe(c.tolerance, c.metric), not c.regressed) for c in result.comparisons} \
+        if result else {}
+    page = comparison_html(_summary(base.path), _summary(current.path), judged,
+                           title=f"{base.runbook} ({base.verdict}) against {current.runbook} ({current.verdict})")
+    Path(out).write_text(page, encoding="utf-8")
+    return result
+
+
+def _summary(file: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return data
 
 
 def compare_runs(baseline: str | Path, run: str | Path) -> RunComparison:

@@ -105,6 +105,42 @@ def merge(rows: Sequence[Row]) -> Row:
     return Row(rows[0].t0, rows[-1].t1, sent, by_class, values)
 
 
+@dataclass(frozen=True)
+class Axes:
+    """Scales fixed from outside, so two runs' timelines share them (a comparison page): seconds since each
+    run's start, requests per second, and the latency range in ms."""
+
+    t_max: float
+    rps_max: float
+    ms_lo: float
+    ms_hi: float
+
+
+def _rates(rows: Sequence[Row]) -> list[float]:
+    return [r.sent / (r.t1 - r.t0) if r.t1 > r.t0 else 0.0 for r in rows]
+
+
+def _latencies(rows: Sequence[Row], baseline: Mapping[str, Any] | None) -> list[float]:
+    values = [v for r in rows for k in LATENCY if (v := r.values.get(k)) is not None and v > 0]
+    return values + [v for k in ("p50_ms", "p95_ms", "p99_ms") if (v := (baseline or {}).get(k)) is not None and v > 0]
+
+
+def _t_max(summary: Mapping[str, Any], rows: Sequence[Row]) -> float:
+    steps = [s for s in summary.get("steps", []) if s.get("start_t_s") is not None]
+    return max([summary["metrics"].get("run_duration_s") or 0.0, *(r.t1 for r in rows),
+                *(s["start_t_s"] + (s["duration_s"] or 0) for s in steps),
+                *(f["reverted_t_s"] or 0 for f in summary.get("faults", [])), 1.0])
+
+
+def shared_axes(summaries: Sequence[Mapping[str, Any]]) -> Axes:
+    """Axes wide enough for every one of these runs."""
+    rows = [rows_of(s)[0] for s in summaries]
+    values = [v for s, r in zip(summaries, rows, strict=True) for v in _latencies(r, s.get("baseline"))]
+    return Axes(t_max=max(_t_max(s, r) for s, r in zip(summaries, rows, strict=True)),
+                rps_max=max([1.0, *(v for r in rows for v in _rates(r))]),
+                ms_lo=min(values, default=1.0), ms_hi=max(values, default=1000.0))
+
+
 @dataclass
 class Figure:
     """The timeline being drawn: the summary, its load rows, the time scale, and the SVG parts so far."""
@@ -113,6 +149,7 @@ class Figure:
     classes: bool
     x: Scale
     parts: list[str] = field(default_factory=list)
+    axes: Axes | None = None
 
     @property
     def baseline(self) -> Mapping[str, Any] | None:
@@ -127,15 +164,11 @@ class Figure:
         return self.x(t0 or 0.0), self.x(t1 if t1 is not None else self.x.hi)
 
 
-def timeline_svg(summary: Mapping[str, Any]) -> str:
-    """The whole timeline of the run as one inline SVG."""
+def timeline_svg(summary: Mapping[str, Any], axes: Axes | None = None) -> str:
+    """The whole timeline of the run as one inline SVG; `axes`: scales shared with other runs' timelines."""
     rows, classes = rows_of(summary)
-    steps = [s for s in summary.get("steps", []) if s.get("start_t_s") is not None]
-    faults = summary.get("faults", [])
-    t_max = max([summary["metrics"].get("run_duration_s") or 0.0, *(r.t1 for r in rows),
-                 *(s["start_t_s"] + (s["duration_s"] or 0) for s in steps),
-                 *(f["reverted_t_s"] or 0 for f in faults), 1.0])
-    fig = Figure(summary, rows, classes, Scale(0.0, t_max, LEFT, W - RIGHT))
+    t_max = axes.t_max if axes is not None else _t_max(summary, rows)
+    fig = Figure(summary, rows, classes, Scale(0.0, t_max, LEFT, W - RIGHT), axes=axes)
     y = 8.0
     y = _annotations(fig, y)
     charts_top = y
@@ -234,8 +267,8 @@ def _rps_chart(fig: Figure, top: float) -> float:
     legend = [(f"cls-{n}", n, MEANING[n]) for n in names]
     title = "Requests per second, by answer" if fig.classes else "Requests per second"
     _frame(fig, top, RPS_H, title, legend)
-    rate = [r.sent / (r.t1 - r.t0) if r.t1 > r.t0 else 0.0 for r in fig.rows]
-    y = Scale(0.0, svg.nice_max(max([*rate, 1.0]) * 1.05), top + RPS_H, top)
+    top_rate = fig.axes.rps_max if fig.axes is not None else max([*_rates(fig.rows), 1.0])
+    y = Scale(0.0, svg.nice_max(top_rate * 1.05), top + RPS_H, top)
     _y_ticks(fig, top, RPS_H, y, svg.ticks(0, y.hi, 4), compact)
     fig.parts.append(svg.text(LEFT - 6, top - 7, "req/s", "tick", anchor="end"))
     lower = [0.0] * len(fig.rows)
@@ -301,8 +334,7 @@ def _latency_chart(fig: Figure, top: float) -> float:
     if b.get("p95_ms") is not None:
         legend.append(("base-key", "baseline p50 to p99, p95 dashed", "the baseline window's latency"))
     _frame(fig, top, LAT_H, "Latency (log scale)", legend)
-    values = [v for r in fig.rows for k in keys if (v := r.values.get(k)) is not None and v > 0]
-    values += [v for k in ("p50_ms", "p95_ms", "p99_ms") if (v := b.get(k)) is not None and v > 0]
+    values = _latencies(fig.rows, b) if fig.axes is None else [fig.axes.ms_lo, fig.axes.ms_hi]
     lo = 10 ** math.floor(math.log10(min(values))) if values else 1.0
     y = Scale(lo, max(max(values, default=1000.0) * 1.3, lo * 10), top + LAT_H, top, log=True)
     decades = [10 ** e for e in range(round(math.log10(y.lo)), math.floor(math.log10(y.hi)) + 1)]

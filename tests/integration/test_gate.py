@@ -62,3 +62,33 @@ def test_the_gate_runs_every_runbook_on_one_stack_and_fails_with_the_worst(tmp_p
         journal = Path(run["folder"], "journal.jsonl").read_text().splitlines()
         events = [json.loads(line)["event"] for line in journal]
         assert "fault_injected" in events and "fault_reverted" in events
+
+
+def test_a_stack_worse_than_the_stored_baseline_fails_the_gate(tmp_path):
+    # Every absolute bound holds (rto_s <= 10) both times; the second is 67 % worse than the baseline's, whose
+    # runbook tolerates 20 %: the gate fails on the regression alone.
+    project = unique_project("entchaos-gate")
+    path = tmp_path / "tiny-drift.yaml"
+    baseline = tmp_path / "baseline"
+    env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
+
+    def gate(value: int, *extra: str) -> subprocess.CompletedProcess[str]:
+        text = RUNBOOK.replace("NAME", "tiny-drift").replace("BOUND", "10").replace("value: 3", f"value: {value}")
+        path.write_text(text + "regression: {rto_s: 20%}\n")
+        return subprocess.run([*ENTCHAOS, "gate", str(path), "--project", project, "--out",
+                               str(tmp_path / f"gate-{value}"), "--baseline", str(baseline), *extra],
+                              env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+
+    try:
+        first = gate(3, "--update-baseline")
+        second = gate(5)
+    finally:
+        ComposeStack(project=project, compose_file=TINY).down()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert json.loads((baseline / "tiny-drift.json").read_text())["metrics"]["rto_s"] == 3
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "REGRESSED tiny-drift" in second.stdout
+    assert "rto_s: 3.00 s -> 5.00 s (+66.7 %), tolerance +20.0 %: worse than allowed" in second.stdout
+    junit = ET.parse(tmp_path / "gate-5" / "junit.xml").getroot()
+    failure = junit.find("testsuite/testcase[@name='regression: rto_s']/failure")
+    assert failure is not None and "+66.7 %" in failure.get("message", "")

@@ -80,3 +80,43 @@ def test_a_bad_tolerance_is_refused_when_the_runbook_is_loaded_with_its_line(tmp
     with pytest.raises(RunbookInvalid) as caught:
         FakeWorld(tmp_path).parse(text, "fire.yaml")
     assert f"fire.yaml:{line}: regression.rto_s: expected a percentage (`20%`) or an amount" in str(caught.value)
+
+
+def _x_range(svg_text: str) -> str:
+    """The time axis' last tick label of a timeline: equal on both timelines when they share their axes."""
+    import re
+
+    return re.findall(r'class="tick"[^>]*>([^<]+ s)<', svg_text)[-1]
+
+
+def test_the_comparison_page_shows_both_runs_on_the_same_axes(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    worse = fire_run(tmp_path, p95_ms=80.0, lost=1)
+    data = json.loads((worse / "summary.json").read_text())
+    data["metrics"]["run_duration_s"] = 3 * data["metrics"]["run_duration_s"] + 60  # a much longer run
+    (worse / "summary.json").write_text(json.dumps(data))
+    page = tmp_path / "compare.html"
+    assert main(["compare", str(baseline), str(worse), "--html", str(page)]) == 1
+    html = page.read_text()
+    assert "2 figure(s) regressed beyond tolerance" in html and "REGRESSED" in html
+    assert "+60.0 %" in html  # baseline_p95_ms 50 -> 80
+    svgs = html.split("<svg")[1:]
+    assert len(svgs) == 2
+    assert _x_range(svgs[0]) == _x_range(svgs[1])  # one time axis for both...
+    last_tick_s = float(_x_range(svgs[0]).removesuffix(" s"))
+    assert last_tick_s >= 0.8 * data["metrics"]["run_duration_s"]  # ...long enough for the longer run
+
+
+def test_the_comparison_page_needs_no_tolerance(baseline: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # Protected against unprotected: two runs of a runbook without `regression:`, shown, not judged.
+    plain = tmp_path / "run"
+    plain.mkdir()
+    summary = json.loads((baseline / "summary.json").read_text())
+    summary.pop("regression", None)
+    summary["metrics"]["rto_s"] = 99.0
+    (plain / "summary.json").write_text(json.dumps(summary))
+    page = tmp_path / "compare.html"
+    assert main(["compare", str(baseline), str(plain), "--html", str(page)]) == 0
+    assert "nothing judged" in capsys.readouterr().out
+    assert "figures side by side" in page.read_text()

@@ -137,3 +137,17 @@ def test_an_invalid_runbook_stops_the_gate_before_the_stack_is_touched(tmp_path:
     with pytest.raises(RunbookInvalid) as exc:
         launch.gate([str(good), str(bad)], tmp_path / "gate")
     assert f"{bad}:5" in exc.value.message and exc.value.exit_code == 2
+
+
+def test_without_a_docker_engine_the_gate_says_so_and_exits_4(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from chaos.stack.compose import PROJECT_ROOT
+
+    done = subprocess.run([sys.executable, "-m", "chaos.cli", "gate", "runbooks/broadcast-fallback.yaml",
+                           "--out", str(tmp_path / "gate")], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "no Docker engine answers" in done.stderr and "make setup" in done.stderr
