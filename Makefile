@@ -73,7 +73,7 @@ chaos-%: setup
 # writes it instead).
 chaos-ci: setup
 	rm -rf reports/ci
-	$(ENTCHAOS) gate --out reports/ci --profile $(PROFILE) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(UPDATE_BASELINE),--update-baseline)
+	$(ENTCHAOS) gate --out reports/ci --profile $(PROFILE) $(if $(QUICK),--quick) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(UPDATE_BASELINE),--update-baseline)
 
 chaos-recover: venv
 	$(ENTCHAOS) recover

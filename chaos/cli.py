@@ -166,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`entchaos run`: the runbook run, its verdict printed; the exit code is the verdict's."""
     from chaos.launch import run, stack_for, validate
 
-    runbook = validate(args.runbook)
+    runbook = validate(args.runbook, quick=args.quick)
     from chaos.report.console import verdict_text
 
     result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday)
@@ -195,7 +195,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         print("entchaos: --update-baseline needs --baseline DIR (where to write it)", file=sys.stderr)
         return 2
     result = gate(paths, out, project=args.project, compose_file=args.compose_file, profile=args.profile,
-                  baseline=Path(args.baseline) if args.baseline else None, update_baseline=args.update_baseline)
+                  baseline=Path(args.baseline) if args.baseline else None, update_baseline=args.update_baseline,
+                  quick=args.quick)
     print("\n" + "\n".join(result.lines()))
     print(f"gate reports: {out}/summary.md, {out}/junit.xml, {out}/summary.json")
     if github.active():
@@ -299,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
+            p.add_argument("--quick", action="store_true",
+                           help="the runbook's `quick:` variant (shorter phases, the same checks), if it has one")
     c = sub.add_parser("compare", help="two runs' figures against the run's regression tolerances (exit 1: regressed)")
     c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
     c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
@@ -311,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--profile", default=None, help="protection profile of the bundled stack (default: protected)")
     g.add_argument("--baseline", default=None, metavar="DIR",
                    help="fail a runbook whose figures regressed against DIR/<runbook>.json beyond its tolerances")
+    g.add_argument("--quick", action="store_true",
+                   help="each runbook's `quick:` variant (shorter phases, the same checks) where it declares one")
     g.add_argument("--update-baseline", action="store_true",
                    help="then write each run that passed (and did not regress) into --baseline DIR")
     add_stack_options(g, "runbook")

@@ -77,9 +77,10 @@ def console_view() -> ConsoleView:
     return ConsoleView(sys.stderr if sys.stderr.isatty() else sys.stdout)
 
 
-def validate(path: str | Path) -> m.Runbook:
-    """The typed runbook of `path`, checked against the faults, probes and playbooks this toolkit has."""
-    return load_runbook(path, playbooks=available())
+def validate(path: str | Path, *, quick: bool = False) -> m.Runbook:
+    """The typed runbook of `path` (its `quick:` variant if asked), checked against the faults, probes and
+    playbooks this toolkit has."""
+    return load_runbook(path, playbooks=available(), quick=quick)
 
 
 def stack_for(runbook: m.Runbook, project: str | None = None, compose_file: str | None = None) -> ComposeStack:
@@ -163,14 +164,15 @@ def settings_of(runbook_path: str | Path) -> Path | None:
 
 
 def gate(paths: list[str], out: Path, *, project: str | None = None, compose_file: str | None = None,
-         profile: str | None = None, baseline: Path | None = None, update_baseline: bool = False) -> GateResult:
+         profile: str | None = None, baseline: Path | None = None, update_baseline: bool = False,
+         quick: bool = False) -> GateResult:
     """Every runbook validated first; a fresh stack once; each runbook run with its settings applied by compose
     (only what they change is recreated); the combined reports in `out`."""
     from chaos.stack.health import wait_ready
     from chaos.stack.images import build_all
     from chaos.stack.profiles import profile_env, settings_env
 
-    runbooks = [validate(p) for p in paths]  # RunbookInvalid (exit 2) before anything is touched
+    runbooks = [validate(p, quick=quick) for p in paths]  # RunbookInvalid (exit 2) before anything is touched
     stacks = [stack_for(rb, project, compose_file) for rb in runbooks]
     if len({(s.project, str(s.compose_file)) for s in stacks}) > 1:
         raise InvalidInput("the gate's runbooks name different stacks",

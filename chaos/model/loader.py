@@ -7,6 +7,7 @@ pydantic error locations are walked back through the node tree to a line. Messag
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -19,14 +20,18 @@ from chaos import safe_yaml
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
 from chaos.limits import MAX_FILE_BYTES, MAX_RATE, MAX_SCALE
+from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.model.extends import WORDS, ExtendsProblems, resolve
-from chaos.model.located import Loc, Locator, Problem
+from chaos.model.located import Loc, Locator, Problem, dotted
+from chaos.model.quick import apply_quick, quick_paths, quick_problems
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
 
 MAX_PROBLEMS = 20  # listed at most: a hostile runbook can have thousands
+
+log = get_logger(__name__)
 
 
 def load_runbook(
@@ -35,8 +40,10 @@ def load_runbook(
     faults: Registry[type[Fault]] = FAULTS,
     probes: Registry[type[Probe]] = PROBES,
     playbooks: Collection[str] | None = None,
+    quick: bool = False,
 ) -> m.Runbook:
-    """Read a runbook file (within bounds) into a typed, checked `Runbook`; `RunbookInvalid` naming file:line."""
+    """Read a runbook file (within bounds) into a typed, checked `Runbook`; `RunbookInvalid` naming file:line.
+    `quick`: its `quick:` variant (chaos.model.quick), checked as the full one; the full one when it has none."""
     path = Path(path)
     try:
         data = read_bytes(path, "runbook")  # a small regular file only: never a FIFO, a device, a huge file
@@ -46,7 +53,7 @@ def load_runbook(
         text = decode(data)
     except YamlProblem as problem:
         raise _invalid([Problem(str(path), problem.line, "", problem.message)]) from None
-    return parse_runbook(text, str(path), faults=faults, probes=probes, playbooks=playbooks)
+    return parse_runbook(text, str(path), faults=faults, probes=probes, playbooks=playbooks, quick=quick)
 
 
 def parse_runbook(
@@ -56,6 +63,7 @@ def parse_runbook(
     faults: Registry[type[Fault]] = FAULTS,
     probes: Registry[type[Probe]] = PROBES,
     playbooks: Collection[str] | None = None,
+    quick: bool = False,
 ) -> m.Runbook:
     """`load_runbook` on text; `source` names it in messages (and its folder anchors `extends` and `file:` paths)."""
     if len(text) > MAX_FILE_BYTES:
@@ -71,17 +79,54 @@ def parse_runbook(
     locate = Locator(source, merged.root, merged.origins, merged.via)
     if not isinstance(data, dict):
         raise _invalid([locate.problem((), f"expected a mapping (metadata, steps, …), found {_found(data)}")])
+    runbook = _checked(data, source, locate, faults, probes, playbooks)
+    if not quick:
+        return runbook
+    if runbook.quick is None:
+        log.info("runbook_has_no_quick_variant", runbook=runbook.name, source=source)
+        return runbook
+    try:
+        variant = _checked(apply_quick(data, runbook.quick), source, locate, faults, probes, playbooks,
+                           "quick variant: ")
+    except RunbookInvalid as exc:  # a shortened value the full runbook's rules refuse: shown where `quick:` sets it
+        raise _invalid([_at_quick(p, data, runbook.quick, locate)
+                        for p in exc.problems if isinstance(p, Problem)]) from None
+    return variant.model_copy(update={"metadata": variant.metadata.model_copy(
+        update={"description": f"[quick variant] {variant.metadata.description}".strip()})}).from_source(source)
+
+
+def _at_quick(problem: Problem, data: Mapping[str, Any], quick: m.QuickSpec, locate: Locator) -> Problem:
+    """A problem of the quick variant at the line of `quick:` that set the value, when one did."""
+    for path, _ in quick_paths(quick):
+        if path[0] == "steps":
+            index = next((i for i, s in enumerate(data.get("steps") or [])
+                          if isinstance(s, dict) and s.get("id") == path[1]), None)
+            if index is None:
+                continue
+            variant_path = dotted(("steps", index, *path[2:]))
+        else:
+            variant_path = dotted(path)
+        if problem.path == variant_path:
+            return dataclasses.replace(locate.problem(("quick", *path), problem.message), path=problem.path)
+    return problem
+
+
+def _checked(data: dict[str, Any], source: str, locate: Locator, faults: Registry[type[Fault]],
+             probes: Registry[type[Probe]], playbooks: Collection[str] | None, prefix: str = "") -> m.Runbook:
+    """The typed runbook of `data`, every rule checked; `RunbookInvalid` with every problem (at most so many)."""
     try:
         runbook = m.Runbook.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)[:MAX_PROBLEMS]
-        raise _invalid([locate.problem(err["loc"], _explain(err)) for err in errors]) from None
+        raise _invalid([locate.problem(err["loc"], prefix + _explain(err)) for err in errors]) from None
     runbook = _rebase_compose_file(_name_steps(runbook).from_source(source), source, locate)
     runbook, profile_problems = _resolve_profile_file(runbook, locate)
     semantic = itertools.islice(_semantic_problems(runbook, locate, faults, probes, playbooks), MAX_PROBLEMS)
-    problems = (profile_problems + list(semantic))[:MAX_PROBLEMS]
+    problems = profile_problems + list(semantic)
+    if runbook.quick is not None:
+        problems += list(quick_problems(runbook, runbook.quick, locate))
     if problems:
-        raise _invalid(problems)
+        raise _invalid([dataclasses.replace(p, message=prefix + p.message) for p in problems[:MAX_PROBLEMS]])
     return runbook
 
 
@@ -157,7 +202,7 @@ def _explain(err: Any) -> str:
         return f"expected the field `{field}`, found it missing (present: {keys})"
     if kind == "extra_forbidden":
         close = difflib.get_close_matches(str(field), _vocabulary(), n=1)
-        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        hint = f" (did you mean `{close[0]}`?)" if close and close[0] != field else ""
         return f"expected no field `{field}` here, found it: unknown field{hint}"
     msg = str(err["msg"])
     for prefix in ("Input should be ", "Value error, ", "String should have ", "String should "):

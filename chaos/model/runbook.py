@@ -7,7 +7,7 @@ Steps, verifications and stop conditions are tagged by the key that names them (
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,18 @@ from pydantic import (
 )
 
 from chaos.errors import InvalidInput
-from chaos.limits import MAX_DURATION_S, MAX_MS, MAX_NAME, MAX_RATE, MAX_SCALE, MIN_INTERVAL_S, Name, number, seconds
+from chaos.limits import (
+    MAX_DURATION_S,
+    MAX_MS,
+    MAX_NAME,
+    MAX_RATE,
+    MAX_SCALE,
+    MIN_INTERVAL_S,
+    Name,
+    Seconds,
+    number,
+    seconds,
+)
 from chaos.load.interface import Percentile, Source
 from chaos.model.regression_tolerance import RegressionTolerance, tolerance_field
 from chaos.safe_yaml import clip
@@ -511,6 +522,22 @@ RegressionField = Annotated[RegressionTolerance, PlainValidator(tolerance_field)
                             PlainSerializer(lambda t: t.to_spec())]
 
 
+class QuickStep(Strict):
+    """What the quick variant shortens in one step: its own timeout or duration, or `*_s` parameters."""
+
+    timeout_s: Seconds | None = None
+    duration_s: Seconds | None = None
+    params: dict[str, Seconds] = Field(default_factory=dict, max_length=50)
+
+
+class QuickSpec(Strict):
+    """The `quick:` section (chaos.model.quick): shorter durations only, for a CI gate."""
+
+    load: dict[Literal["duration_s"], Seconds] = Field(default_factory=dict)
+    hypothesis: dict[Literal["warmup_s", "settle_s", "baseline_s", "hold_s"], Seconds] = Field(default_factory=dict)
+    steps: dict[Name, QuickStep] = Field(default_factory=dict, max_length=200)
+
+
 class Runbook(Strict):
     """A whole runbook, validated: what the engine runs, with the file it came from (`source`)."""
 
@@ -526,6 +553,7 @@ class Runbook(Strict):
         default_factory=dict, max_length=200,
         description="per metric, how much worse than a baseline run it may get before the CI gate fails "
         "(`rto_s: 20%`, `lost_acked_writes: 0`, `{by: 5%, worse: lower}`)")
+    quick: QuickSpec | None = Field(default=None, description="shorter phases for a CI gate (`--quick`)")
 
     _source: str = PrivateAttr(default="<memory>")  # the file it came from: set by the loader, not in the YAML
 
