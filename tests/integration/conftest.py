@@ -15,6 +15,23 @@ from chaos.stack.compose import ComposeStack, isolated_env
 TINY = Path(__file__).parent / "tiny" / "compose.yaml"  # the small non-ENT project ("a shop in two zones")
 
 
+def tiny_runbook(name: str, bound: float, value: float = 3) -> str:
+    """A short runbook on the small project: west paused for 1 s, then `rto_s` = `value` checked against `bound`
+    (the gate's and the pytest plugin's tests; seconds to run)."""
+    return f"""\
+metadata: {{name: {name}}}
+stack: {{compose_file: {TINY}}}
+hypothesis:
+  probes:
+    - {{name: steady, probe: constant, params: {{value: 1}}, expect: {{eq: 1}}}}
+steps:
+  - {{id: frozen, fault: pause, target: {{datacenter: west}}, duration_s: 1}}
+  - {{id: measured, probe: constant, params: {{value: {value:g}}}, record: rto_s}}
+verify:
+  - {{metric: rto_s, expect: {{lte: {bound:g}}}}}
+"""
+
+
 def unique_project(prefix: str = "entchaos-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

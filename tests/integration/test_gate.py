@@ -14,24 +14,11 @@ from pathlib import Path
 import pytest
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
-from tests.integration.conftest import TINY, unique_project
+from tests.integration.conftest import TINY, tiny_runbook, unique_project
 
 pytestmark = pytest.mark.docker
 
 ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
-
-RUNBOOK = f"""\
-metadata: {{name: NAME}}
-stack: {{compose_file: {TINY}}}
-hypothesis:
-  probes:
-    - {{name: steady, probe: constant, params: {{value: 1}}, expect: {{eq: 1}}}}
-steps:
-  - {{id: frozen, fault: pause, target: {{datacenter: west}}, duration_s: 1}}
-  - {{id: measured, probe: constant, params: {{value: 3}}, record: rto_s}}
-verify:
-  - {{metric: rto_s, expect: {{lte: BOUND}}}}
-"""
 
 
 def test_the_gate_runs_every_runbook_on_one_stack_and_fails_with_the_worst(tmp_path):
@@ -39,7 +26,7 @@ def test_the_gate_runs_every_runbook_on_one_stack_and_fails_with_the_worst(tmp_p
     books = []
     for name, bound in (("tiny-holds", 5), ("tiny-too-slow", 1), ("tiny-holds-again", 5)):
         path = tmp_path / f"{name}.yaml"
-        path.write_text(RUNBOOK.replace("NAME", name).replace("BOUND", str(bound)))
+        path.write_text(tiny_runbook(name, bound))
         books.append(str(path))
     out = tmp_path / "gate"
     env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
@@ -73,8 +60,7 @@ def test_a_stack_worse_than_the_stored_baseline_fails_the_gate(tmp_path):
     env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
 
     def gate(value: int, *extra: str) -> subprocess.CompletedProcess[str]:
-        text = RUNBOOK.replace("NAME", "tiny-drift").replace("BOUND", "10").replace("value: 3", f"value: {value}")
-        path.write_text(text + "regression: {rto_s: 20%}\n")
+        path.write_text(tiny_runbook("tiny-drift", 10, value) + "regression: {rto_s: 20%}\n")
         return subprocess.run([*ENTCHAOS, "gate", str(path), "--project", project, "--out",
                                str(tmp_path / f"gate-{value}"), "--baseline", str(baseline), *extra],
                               env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)

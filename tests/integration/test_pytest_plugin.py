@@ -12,24 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import TINY
+from tests.integration.conftest import TINY, tiny_runbook
 
 pytestmark = pytest.mark.docker
 
 DOCS_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "test_resilience.py"
 
-RUNBOOK = f"""\
-metadata: {{name: tiny-pause}}
-stack: {{compose_file: {TINY}}}
-hypothesis:
-  probes:
-    - {{name: steady, probe: constant, params: {{value: 1}}, expect: {{eq: 1}}}}
-steps:
-  - {{id: frozen, fault: pause, target: {{datacenter: west}}, duration_s: 1}}
-  - {{id: measured, probe: constant, params: {{value: 3}}, record: rto_s}}
-verify:
-  - {{metric: rto_s, expect: {{lte: 5}}}}
-"""
+RUNBOOK = tiny_runbook("tiny-pause", 5)
 
 TESTS = """\
 import pytest
