@@ -79,6 +79,7 @@ def parse_runbook(
     locate = Locator(source, merged.root, merged.origins, merged.via)
     if not isinstance(data, dict):
         raise _invalid([locate.problem((), f"expected a mapping (metadata, steps, …), found {_found(data)}")])
+    data = recorded_metric_short_forms(data)
     runbook = _checked(data, source, locate, faults, probes, playbooks)
     if not quick:
         return runbook
@@ -93,6 +94,26 @@ def parse_runbook(
                         for p in exc.problems if isinstance(p, Problem)]) from None
     return variant.model_copy(update={"metadata": variant.metadata.model_copy(
         update={"description": f"[quick variant] {variant.metadata.description}".strip()})}).from_source(source)
+
+
+def recorded_metric_short_forms(data: dict[str, Any]) -> dict[str, Any]:
+    """`ttr_s: {lte: 5}` in `verify` for a metric a step records (`record: ttr_s`), as `rto_s: {lte: 30}` is for
+    the engine's own: rewritten to `metric: ttr_s, expect: {lte: 5}` before validation (same nodes, same lines)."""
+    verify = data.get("verify")
+    if not isinstance(verify, list):
+        return data
+    recorded = {step.get("record") for section in ("steps", "rollback") for step in (data.get(section) or [])
+                if isinstance(step, dict) and isinstance(step.get("record"), str)}
+    recorded |= {c.get("record") for c in verify if isinstance(c, dict) and isinstance(c.get("record"), str)}
+    out = []
+    for check in verify:
+        if isinstance(check, dict) and not any(key in check for key in m.VERIFY_KEYS):
+            named = [key for key in check if key in recorded]
+            if len(named) == 1:
+                key = named[0]
+                check = {**{k: v for k, v in check.items() if k != key}, "metric": key, "expect": check[key]}
+        out.append(check)
+    return {**data, "verify": out}
 
 
 def _at_quick(problem: Problem, data: Mapping[str, Any], quick: m.QuickSpec, locate: Locator) -> Problem:

@@ -501,7 +501,7 @@ Verification = Annotated[
         custom_error_type="verification_kind",
         custom_error_message="a verification needs one of: availability, latency, metric, "
         + ", ".join(METRIC_SUGAR)
-        + ", replication, probe",
+        + ", replication, probe, or the name of a metric a step records (`record:`)",
     ),
 ]
 

@@ -72,3 +72,4 @@ def test_a_quick_section_that_would_change_more_than_durations_is_refused(quick:
 def test_the_full_runbook_is_checked_for_its_quick_section_even_when_run_in_full() -> None:
     with pytest.raises(RunbookInvalid, match="at most the full runbook's 20 s"):
         load(RUNBOOK + "quick:\n  hypothesis: {warmup_s: 25}\n", quick=False)
+

@@ -9,6 +9,7 @@ import pytest
 from chaos.errors import RunbookInvalid
 from chaos.model import runbook as m
 from tests.fakes import FakeWorld
+from tests.unit.test_quick import RUNBOOK, load
 
 DATA = Path(__file__).parent / "data"
 
@@ -156,3 +157,15 @@ def test_a_deferred_load_names_a_step_and_a_metric_recorded_by_then(world: FakeW
     assert "start_after" in p
     (p,) = problems(world, BASE + "load: {profile: 'file:no/such.yaml'}\n")
     assert "load.profile" in p and "no file" in p
+
+
+def test_a_metric_a_step_records_has_the_short_form_the_engines_own_have() -> None:
+    # Issue 13: `record: ttr_s` then `ttr_s: {lte: 5}`, as `rto_s: {lte: 30}`.
+    text = RUNBOOK.replace("timeout_s: 60}", "timeout_s: 60, record: ttr_s}").replace(
+        "  - {metric: x, expect: {lte: 5}}", "  - ttr_s: {lte: 5}\n  - {name: named, ttr_s: {gte: 0}}")
+    runbook = load(text, quick=False)
+    assert [(c.metric, c.expect.lte, c.expect.gte, c.name) for c in runbook.verify] == [  # type: ignore[union-attr]
+        ("ttr_s", 5.0, None, None), ("ttr_s", None, 0.0, "named")]
+    unknown = text.replace("  - ttr_s: {lte: 5}", "  - ttx_s: {lte: 5}")
+    with pytest.raises(RunbookInvalid, match=r"quick-demo.yaml:11: .*the name of a metric a step records"):
+        load(unknown, quick=False)
