@@ -31,6 +31,9 @@ STACK_OPTION_HELP = {
 }
 
 
+REPORTS_HELP = "where runs write their reports (default: $ENTCHAOS_REPORTS_DIR, else ./reports here)"
+
+
 def add_stack_options(parser: argparse.ArgumentParser, defaults: str) -> None:
     """`--project` and `--compose-file` on `parser`, helped as `STACK_OPTION_HELP[defaults]` says."""
     project, compose_file = STACK_OPTION_HELP[defaults]
@@ -164,12 +167,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`entchaos run`: the runbook run, its verdict printed; the exit code is the verdict's."""
-    from chaos.launch import run, stack_for, validate
+    from chaos.launch import reports_root, run, stack_for, validate
 
     runbook = validate(args.runbook, quick=args.quick)
     from chaos.report.console import verdict_text
 
-    result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday)
+    result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday,
+                 reports_dir=reports_root(args.reports_dir))
     summary_path = result.folder / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {
         "verdict": result.verdict, "reason": result.reason, "metrics": result.metrics}
@@ -187,10 +191,11 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """`entchaos gate`: runbooks (default: the shipped ones) on one fresh stack, combined reports, worst exit code."""
     import time
 
-    from chaos.launch import GATE_RUNBOOKS, REPORTS_DIR, RUNBOOKS_DIR, gate
+    from chaos.launch import GATE_RUNBOOKS, RUNBOOKS_DIR, gate, reports_root
 
     paths = args.runbooks or [str(RUNBOOKS_DIR / f"{name}.yaml") for name in GATE_RUNBOOKS]
-    out = Path(args.out) if args.out else REPORTS_DIR / "gate" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = Path(args.out) if args.out else reports_root(args.reports_dir) / "gate" / stamp
     if args.update_baseline and not args.baseline:
         print("entchaos: --update-baseline needs --baseline DIR (where to write it)", file=sys.stderr)
         return 2
@@ -209,16 +214,17 @@ def cmd_gate(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     """`entchaos recover`: revert what killed runs left, from their journals (one run, or every one)."""
     from chaos.journal import read_run
-    from chaos.launch import REPORTS_DIR, recover_everything, recover_run, stack_of_run
+    from chaos.launch import recover_everything, recover_run, reports_root, stack_of_run
 
     if args.run is None:  # every run of the project with a fault left, killed at any moment
-        everything = recover_everything(REPORTS_DIR, project=args.project, compose_file=args.compose_file,
+        reports = reports_root(args.reports_dir)
+        everything = recover_everything(reports, project=args.project, compose_file=args.compose_file,
                                         on_found=_print_found)
         for holder in everything.busy.values():
             print(f"entchaos: not recovered: {holder}; a live run rolls back itself when it ends "
                   "(or on SIGTERM): run `entchaos recover` again after it", file=sys.stderr)
         if not everything.found:
-            print(f"{REPORTS_DIR}: nothing left to revert (no run has a fault not reverted)")
+            print(f"{reports}: nothing left to revert (no run has a fault not reverted)")
         for folder, recovery in everything.recovered.items():
             _print_recovery(folder, recovery)
         return 0 if everything.ok else 4
@@ -302,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
             p.add_argument("--quick", action="store_true",
                            help="the runbook's `quick:` variant (shorter phases, the same checks), if it has one")
+            p.add_argument("--reports-dir", default=None, help=REPORTS_HELP)
     c = sub.add_parser("compare", help="two runs' figures against the run's regression tolerances (exit 1: regressed)")
     c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
     c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
@@ -318,11 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="each runbook's `quick:` variant (shorter phases, the same checks) where it declares one")
     g.add_argument("--update-baseline", action="store_true",
                    help="then write each run that passed (and did not regress) into --baseline DIR")
+    g.add_argument("--reports-dir", default=None, help=REPORTS_HELP)
     add_stack_options(g, "runbook")
     g.set_defaults(func=cmd_gate)
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
     r.add_argument("run", nargs="?", default=None,
                    help="one run's report folder (default: every run under the reports dir with a fault left)")
+    r.add_argument("--reports-dir", default=None, help="where to look for killed runs (default: as `run` writes)")
     add_stack_options(r, "journal")
     r.set_defaults(func=cmd_recover)
 

@@ -37,9 +37,14 @@ from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
-REPORTS_DIR = Path(os.environ.get("ENTCHAOS_REPORTS_DIR", PROJECT_ROOT / "reports"))
 STATE_DIR = PROJECT_ROOT / ".entchaos"
 RUNBOOKS_DIR = PROJECT_ROOT / "runbooks"
+
+
+def reports_root(given: str | Path | None = None) -> Path:
+    """Where runs write their reports: `--reports-dir`, else `ENTCHAOS_REPORTS_DIR`, else `./reports` of the
+    directory the command runs from (never the toolkit's own checkout unless run from there)."""
+    return Path(given or os.environ.get("ENTCHAOS_REPORTS_DIR") or Path.cwd() / "reports")
 
 
 def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
@@ -104,7 +109,7 @@ def plan(runbook: m.Runbook, stack: ComposeStack) -> Plan:
 
 
 def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
-        reports_dir: Path = REPORTS_DIR) -> RunResult:
+        reports_dir: Path | None = None) -> RunResult:
     """Run `runbook` on `stack` with the real parts: the journal and reports land in `reports_dir`."""
     return Engine(
         runbook,
@@ -113,7 +118,7 @@ def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
         playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
         operator=ConsoleOperator() if gameday else Unattended(),
         listeners=[console_view()],
-        reports_dir=reports_dir,
+        reports_dir=reports_dir or reports_root(),
         state_dir=STATE_DIR,
     ).run()
 

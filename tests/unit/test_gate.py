@@ -151,3 +151,14 @@ def test_without_a_docker_engine_the_gate_says_so_and_exits_4(tmp_path: Path) ->
                           timeout=60, env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no Docker engine answers" in done.stderr and "make setup" in done.stderr
+
+
+def test_reports_go_where_the_user_runs_unless_told(tmp_path: Path, monkeypatch) -> None:
+    from chaos.launch import reports_root
+
+    monkeypatch.delenv("ENTCHAOS_REPORTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert reports_root() == tmp_path / "reports"  # not the toolkit's own checkout
+    monkeypatch.setenv("ENTCHAOS_REPORTS_DIR", str(tmp_path / "env"))
+    assert reports_root() == tmp_path / "env"
+    assert reports_root(tmp_path / "given") == tmp_path / "given"
