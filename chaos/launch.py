@@ -24,7 +24,6 @@ from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
 from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
 from chaos.load.journeys import JOURNEYS
-from chaos.load.remote import EDGE_INSIDE
 from chaos.load.runner import LoadSpec
 from chaos.load.schedule import from_spec, profile
 from chaos.log import get_logger
@@ -33,6 +32,7 @@ from chaos.model.loader import load_runbook
 from chaos.remediation.runner import AnsiblePlaybooks, available
 from chaos.report.console import ConsoleView
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack, compose_file_of
+from chaos.stack.endpoint import host_url, inside_url
 from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
@@ -68,10 +68,10 @@ def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad
     """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
     container."""
     if load.source == "host":
-        spec = spec_from_runbook(load, stack.edge_url())
+        spec = spec_from_runbook(load, host_url(stack, load.target))
         spec.validate()
         return HostProcessLoad(spec, stack)
-    spec = spec_from_runbook(load, EDGE_INSIDE)
+    spec = spec_from_runbook(load, inside_url(load.target))
     spec.validate()
     return RemoteLoad(spec, stack, load.source)
 

@@ -20,8 +20,8 @@ from chaos.faults.client_process import ClientParams, ClientProcessFault
 from chaos.limits import MAX_CONNECTIONS, MAX_RATE
 from chaos.load.interface import ClientSource
 from chaos.load.live import LiveReader
-from chaos.load.remote import EDGE_INSIDE
 from chaos.stack.containers import read_file
+from chaos.stack.endpoint import EDGE_INSIDE
 
 PID_FILE = "/tmp/entchaos-flood.pid"
 SERIES_FILE = "/tmp/entchaos-flood.jsonl"

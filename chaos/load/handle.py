@@ -23,7 +23,7 @@ from chaos.load.classify import APP, CLASSES, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.ledger import LedgerCheck, WriteLedger
 from chaos.load.live import LiveReader
-from chaos.load.remote import EDGE_INSIDE, client_container
+from chaos.load.remote import client_container
 from chaos.load.runner import LoadSpec
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
@@ -248,7 +248,8 @@ class RemoteLoad(_LiveHandle):
     def start(self) -> None:
         schedule = self.spec.schedule
         write_file(self.container.id, self.PROFILE, json.dumps({"points": [list(p) for p in schedule.points]}))
-        argv = ["python", "-m", "chaos.load", *_load_args(self.spec, EDGE_INSIDE, self.PROFILE), "--live", self.LIVE]
+        argv = ["python", "-m", "chaos.load", *_load_args(self.spec, self.spec.target, self.PROFILE), "--live",
+                self.LIVE]
         start_in(self.container.id, argv, pid_file=self.PID, log_file="/tmp/entchaos-runbook-load.log",
                  output_file=self.LIVE)
         log.info("load_started_remote", source=self.source, container=self.container.name)

@@ -18,11 +18,11 @@ from chaos.load.interface import SOURCES
 from chaos.log import get_logger
 from chaos.stack.containers import read_file
 from chaos.stack.docker_api import docker_client
+from chaos.stack.endpoint import EDGE_INSIDE
 from chaos.stack.interface import Stack
 
 log = get_logger(__name__)
 
-EDGE_INSIDE = "http://edge:80"  # the edge as seen from the client networks
 
 
 def client_container(stack: Stack, source: str) -> Container:

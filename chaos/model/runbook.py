@@ -39,6 +39,7 @@ from chaos.limits import (
 from chaos.load.interface import Percentile, Source
 from chaos.model.regression_tolerance import RegressionTolerance, tolerance_field
 from chaos.safe_yaml import clip
+from chaos.stack.endpoint import Endpoint
 from chaos.stack.labels import ROLES
 
 Scalar = float | int | bool | str
@@ -146,6 +147,7 @@ class LoadSpec(Strict):
     schedule: list[ScheduleStage] | None = None
     journeys: dict[str, Annotated[float, number(ge=0, le=1e6)]] = Field(default_factory=dict)  # name -> share
     source: Source = "host"
+    target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
     duration_s: float | None = seconds(None, gt=0)
     sample_s: float = seconds(1.0, ge=MIN_INTERVAL_S, le=60, description="timeline resolution in the report")
     start_after: Name | None = Field(default=None, description="start once this step has finished (default: at once)")

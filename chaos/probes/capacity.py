@@ -23,6 +23,7 @@ from chaos.load.stats import LoadStats, to_hdr
 from chaos.log import get_logger
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
 from chaos.probes.goodput import best_and_worst_mean, goodput_series
+from chaos.stack.endpoint import Endpoint, host_url
 
 log = get_logger(__name__)
 
@@ -36,6 +37,7 @@ class _CapacityParams(BaseModel):
     journeys: dict[str, float] = Field(default_factory=lambda: {"login": 1.0})
     slo_ms: float = Field(default=500.0, gt=0, le=600_000, strict=True, allow_inf_nan=False)
     smooth_s: int = Field(default=3, ge=1, le=300, strict=True)
+    target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
 
     @model_validator(mode="after")
     def _upwards(self) -> _CapacityParams:
@@ -50,7 +52,7 @@ class Capacity(Probe[_CapacityParams]):
 
     def measure(self, ctx: ProbeContext) -> Measurement:
         p = self.params
-        spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=ctx.stack.edge_url(),
+        spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=host_url(ctx.stack, p.target),
                         mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0)
         spec.validate()
         load = HostProcessLoad(spec, ctx.stack)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.probes.base import Measurement, Probe, ProbeContext, register_probe
+from chaos.stack.endpoint import Endpoint, host_url
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,16 @@ class _HttpParams(BaseModel):
     method: str = "GET"
     header: str | None = Field(default=None, description="return this header's value instead of the status")
     timeout_s: float = Field(default=5.0, gt=0, le=300, strict=True, allow_inf_nan=False)
+    target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
 
 
 @register_probe("http")
 class Http(Probe[_HttpParams]):
-    """One request through the edge: its status (None when nothing answered), or one header's value."""
+    """One request (through the edge, or to the `target`): its status (None when nothing answered), or one
+    header's value."""
 
     def measure(self, ctx: ProbeContext) -> Measurement:
-        url = ctx.stack.edge_url() + self.params.path
+        url = host_url(ctx.stack, self.params.target) + self.params.path
         result = http_get(url, method=self.params.method, timeout_s=self.params.timeout_s)
         return result.header(self.params.header) if self.params.header else result.status
 
