@@ -47,7 +47,15 @@ def reports_root(given: str | Path | None = None) -> Path:
     return Path(given or os.environ.get("ENTCHAOS_REPORTS_DIR") or Path.cwd() / "reports")
 
 
-def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
+def served_by(load: m.LoadSpec | None, stack: Stack) -> str:
+    """How answers are told apart: as the runbook says, else by the ENT's markers on the bundled stack and by
+    status on any other (whose answers carry no marker)."""
+    if load is not None and load.served_by is not None:
+        return load.served_by
+    return "markers" if getattr(stack, "is_bundled", True) else "status"
+
+
+def spec_from_runbook(load: m.LoadSpec, target: str, served: str = "markers") -> LoadSpec:
     """The generator's LoadSpec for a runbook's load section, sent to `target`."""
     duration = load.duration_s or DEFAULT_MAX_DURATION_S
     if load.schedule:
@@ -61,17 +69,17 @@ def spec_from_runbook(load: m.LoadSpec, target: str) -> LoadSpec:
     unknown = sorted(set(load.journeys) - set(JOURNEYS))
     if unknown:
         raise InvalidInput(f"unknown journey(s) {unknown} in the runbook's load", fix=f"choose among {list(JOURNEYS)}")
-    return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0})
+    return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0}, served_by=served)
 
 
 def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad:
     """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
     container."""
     if load.source == "host":
-        spec = spec_from_runbook(load, host_url(stack, load.target))
+        spec = spec_from_runbook(load, host_url(stack, load.target), served_by(load, stack))
         spec.validate()
         return HostProcessLoad(spec, stack)
-    spec = spec_from_runbook(load, inside_url(load.target))
+    spec = spec_from_runbook(load, inside_url(load.target), served_by(load, stack))
     spec.validate()
     return RemoteLoad(spec, stack, load.source)
 

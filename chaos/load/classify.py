@@ -32,6 +32,20 @@ def classify(status: int, headers: Mapping[str, str]) -> int:
     return ERROR
 
 
+def classify_by_status(status: int, headers: Mapping[str, str]) -> int:
+    """For a stack that is not the ENT (no marker headers): a 2xx/3xx answer is served by the app, unless it says
+    it is the fallback; 429, or 503 with Retry-After, is shed; anything else is an error."""
+    if status == 429 or (status == 503 and RETRY_AFTER in headers):
+        return SHED
+    if 200 <= status < 400:
+        return FALLBACK if FALLBACK_HEADER in headers and status < 300 else APP
+    return ERROR
+
+
+# How answers are told apart: by the ENT's marker headers (the bundled stack), or by status (any other stack).
+CLASSIFIERS = {"markers": classify, "status": classify_by_status}
+
+
 def classify_name(status: int, headers: Mapping[str, str]) -> str:
     """The name of the class an answer falls in (`app`, `fallback`, `refused` …)."""
     return CLASSES[classify(status, headers)]

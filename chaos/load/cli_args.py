@@ -38,6 +38,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout from the intended time, s")
     parser.add_argument("--connect-timeout", type=float, default=3.0, help="TCP connect timeout, s")
     parser.add_argument("--connections", type=int, default=512, help="cap on open connections (default 512)")
+    parser.add_argument("--served-by", choices=("markers", "status"), default="markers",
+                        help="what counts as served: the ENT's marker headers (default) or any 2xx/3xx (another stack)")
     parser.add_argument("--drain", type=float, default=None,
                         help="how long to wait for answers after the last arrival, s (default: timeout + 1)")
     parser.add_argument("--think", type=float, default=0.0, help="think time between journey steps, s")
@@ -68,6 +70,7 @@ def spec_from_args(args: argparse.Namespace) -> LoadSpec:
         flood_path=args.path,
         seed=args.seed,
         drain_s=args.drain,
+        served_by=args.served_by,
     )
 
 

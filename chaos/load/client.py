@@ -306,12 +306,12 @@ class _Conn(asyncio.Protocol):
         if len(parsed) >= _PARSED_MAX_ENTRIES:  # bounded: answers that vary (tokens, JSON) just miss
             parsed.clear()
         status, headers = self.status, self.headers
-        parsed[data] = (status, headers, self.close_after, classify(status, headers), body_start, body_end)
+        parsed[data] = (status, headers, self.close_after, self.pool.classify(status, headers), body_start, body_end)
 
     def _finish(self, cur: Pending, done_at: float, cls: int = -1) -> None:
         status, headers = self.status, self.headers
         if cls < 0:
-            cls = classify(status, headers)
+            cls = self.pool.classify(status, headers)
         if self.body:
             body = bytes(self.body)
             self.body = bytearray()
@@ -355,7 +355,9 @@ class ConnectionPool:
         max_connections: int = 256,
         connect_timeout_s: float = 3.0,
         sweep_interval_s: float = 0.05,
+        classify: Callable[[int, dict[str, str]], int] = classify,
     ) -> None:
+        self.classify = classify  # chaos.load.classify.CLASSIFIERS: by the ENT's markers or by status
         self.host = host
         self.port = port
         self.max_connections = max_connections

@@ -228,7 +228,7 @@ class HostProcessLoad(_LiveHandle):
 def _load_args(spec: LoadSpec, target: str, profile: str | Path) -> list[str]:
     mix = ",".join(f"{name}={weight:g}" for name, weight in spec.mix.items())
     return ["--target", target, "--profile", f"file:{profile}", "--duration", f"{spec.schedule.duration_s:g}",
-            "--mix", mix, "--timeout", f"{spec.timeout_s:g}", "--quiet"]
+            "--mix", mix, "--timeout", f"{spec.timeout_s:g}", "--served-by", spec.served_by, "--quiet"]
 
 
 class RemoteLoad(_LiveHandle):

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chaos.errors import InvalidInput
-from chaos.load.classify import CLASSES
+from chaos.load.classify import CLASSES, CLASSIFIERS
 from chaos.load.client import ConnectionPool, Pending, build_request
 from chaos.load.journeys import FLOOD, JourneyContext, Mix
 from chaos.load.ledger import WriteLedger
@@ -41,6 +41,7 @@ class LoadSpec:
     think_s: float = 0.0
     flood_path: str = "/"
     drain_s: float | None = None  # after the last arrival; default timeout_s + 1
+    served_by: str = "markers"  # chaos.load.classify.CLASSIFIERS: the ENT's marker headers, or the status
     seed: int | None = None
 
     def endpoint(self) -> tuple[str, int, str]:
@@ -59,6 +60,8 @@ class LoadSpec:
             raise InvalidInput("timeouts must be > 0 seconds")
         if self.max_connections < 1:
             raise InvalidInput(f"max connections must be >= 1, got {self.max_connections}")
+        if self.served_by not in CLASSIFIERS:
+            raise InvalidInput(f"served_by must be one of {sorted(CLASSIFIERS)}, got {self.served_by!r}")
 
 
 @dataclass
@@ -133,7 +136,8 @@ class LoadRunner:
         self._wake = asyncio.Event()
         rng = random.Random(spec.seed)
         pool = ConnectionPool(
-            host, port, max_connections=spec.max_connections, connect_timeout_s=spec.connect_timeout_s
+            host, port, max_connections=spec.max_connections, connect_timeout_s=spec.connect_timeout_s,
+            classify=CLASSIFIERS[spec.served_by],
         )
         stats = self.stats
         mix = Mix(spec.mix, rng)

@@ -148,6 +148,9 @@ class LoadSpec(Strict):
     journeys: dict[str, Annotated[float, number(ge=0, le=1e6)]] = Field(default_factory=dict)  # name -> share
     source: Source = "host"
     target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
+    served_by: Literal["markers", "status"] | None = Field(
+        default=None, description="what counts as served: the ENT's marker headers, or any 2xx/3xx (default: "
+        "markers on the bundled stack, status on any other)")
     duration_s: float | None = seconds(None, gt=0)
     sample_s: float = seconds(1.0, ge=MIN_INTERVAL_S, le=60, description="timeline resolution in the report")
     start_after: Name | None = Field(default=None, description="start once this step has finished (default: at once)")

@@ -11,6 +11,7 @@ A ramp that never saturated the stack measured nothing: the probe says so instea
 from __future__ import annotations
 
 import statistics
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,6 +39,8 @@ class _CapacityParams(BaseModel):
     slo_ms: float = Field(default=500.0, gt=0, le=600_000, strict=True, allow_inf_nan=False)
     smooth_s: int = Field(default=3, ge=1, le=300, strict=True)
     target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
+    served_by: Literal["markers", "status"] | None = Field(
+        default=None, description="the ENT's marker headers or any 2xx/3xx (default: markers on the bundled stack)")
 
     @model_validator(mode="after")
     def _upwards(self) -> _CapacityParams:
@@ -53,7 +56,8 @@ class Capacity(Probe[_CapacityParams]):
     def measure(self, ctx: ProbeContext) -> Measurement:
         p = self.params
         spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=host_url(ctx.stack, p.target),
-                        mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0)
+                        mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0,
+                        served_by=p.served_by or ("markers" if getattr(ctx.stack, "is_bundled", True) else "status"))
         spec.validate()
         load = HostProcessLoad(spec, ctx.stack)
         load.start()

@@ -201,3 +201,14 @@ def test_a_stalled_generator_reports_its_lateness() -> None:
         res = runner.run(go())
     assert res.sent == 200
     assert 250 <= res.max_lag_ms < 600
+
+
+@pytest.mark.parametrize(("served_by", "cls"), [("markers", "error"), ("status", "app")])
+def test_another_stacks_answers_count_as_served_by_status(served_by: str, cls: str) -> None:
+    # A plain 200 (no ENT marker header): an error for the ENT (something else answered), served for any
+    # other stack; a 503 with Retry-After is shed either way.
+    res = run_against(lambda m, p, b: Reply(200, {}), {"schedule": constant(50, 0.5), "served_by": served_by})
+    assert res.stats.summary()["by_class"][cls] == 25
+    shed = run_against(lambda m, p, b: Reply(503, {"Retry-After": "1"}),
+                       {"schedule": constant(50, 0.5), "served_by": served_by})
+    assert shed.stats.summary()["by_class"]["shed"] == 25
