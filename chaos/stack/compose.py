@@ -19,7 +19,7 @@ from chaos.errors import ChaosError, EnvironmentProblem, StackError
 from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.interface import Target
-from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, target_from_attrs
+from chaos.stack.labels import COMPOSE_PROJECT, COMPOSE_SERVICE, ROLE, target_from_attrs
 from chaos.stack.labels import select as select_targets
 
 log = get_logger(__name__)
@@ -227,14 +227,42 @@ class ComposeStack:
             fix="is the stack up? `entchaos stack status`",
         )
 
+    def edge_service(self) -> str:
+        """The service labelled `entchaos.role: edge` (the bundled stack's is `edge`)."""
+        edges = [name for name, labels in self.services_by_label().items() if labels.get(ROLE) == "edge"]
+        return edges[0] if edges else "edge"
+
     def edge_url(self) -> str:
-        """Base URL of the edge, as users reach it (`http://127.0.0.1:<port>`)."""
-        host, port = self.published("edge", 80)
+        """Base URL of the edge, as users reach it (`http://127.0.0.1:<port>`): its port 80 as published, else the
+        only port it publishes (the runtime API's, 9999, aside)."""
+        service = self.edge_service()
+        try:
+            host, port = self.published(service, 80)
+        except StackError:
+            ports = [p for p in self.published_ports(service) if p[0] != 9999]
+            if len(ports) != 1:
+                raise StackError(f"the edge {service!r} publishes no port 80 and {len(ports)} others on 127.0.0.1",
+                                 fix="publish port 80, or give the probes and the load a `target: {service, port}`"
+                                 ) from None
+            _, host, port = ports[0]
         return f"http://{host}:{port}"
 
     def edge_api(self) -> tuple[str, int]:
         """Host address of the edge's runtime API (HAProxy's admin socket over TCP)."""
-        return self.published("edge", 9999)
+        return self.published(self.edge_service(), 9999)
+
+    def published_ports(self, service: str) -> list[tuple[int, str, int]]:
+        """(container port, host address, host port) of every TCP port the service publishes."""
+        found = []
+        for attrs in self.container_attrs():
+            if attrs["Config"]["Labels"].get(COMPOSE_SERVICE) != service:
+                continue
+            for key, bindings in (attrs["NetworkSettings"].get("Ports") or {}).items():
+                number, _, proto = key.partition("/")
+                for binding in bindings or []:
+                    if proto == "tcp" and binding.get("HostPort"):
+                        found.append((int(number), binding.get("HostIp") or "127.0.0.1", int(binding["HostPort"])))
+        return found
 
 
 CONFIG_FILES = "com.docker.compose.project.config_files"

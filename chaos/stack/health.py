@@ -30,10 +30,16 @@ class Readiness:
 
 
 def edge_view(stack: ComposeStack) -> list[ServerState]:
-    """The edge's servers as HAProxy sees them (none when the stack has no edge)."""
+    """The edge's servers as HAProxy sees them (none when the stack has no edge, or an edge without HAProxy's
+    runtime API: then only the probes that read it are unavailable, and they say so)."""
     if not any(t.role == "edge" for t in stack.targets()):
         return []
-    host, port = stack.edge_api()
+    try:
+        host, port = stack.edge_api()
+    except StackError:
+        log.info("edge_without_runtime_api", service=stack.edge_service(),
+                 consequence="the edge's view of its servers is not checked; edge-* probes are unavailable")
+        return []
     return EdgeAPI(host, port).servers()
 
 

@@ -61,3 +61,41 @@ def test_a_runbook_on_a_stack_that_is_not_the_ent(tmp_path):
     served = sum(r["by_class"].get("app", 0) + r["by_class"].get("fallback", 0) for r in rows)
     worst_p99 = max(r.get("p99_ms") or 0 for r in rows)
     assert served > 200 and worst_p99 > 1000, (served, worst_p99)  # the 2-s freeze, seen by the requests
+
+
+def test_an_edge_without_haproxys_runtime_api_is_an_edge_all_the_same(tmp_path):
+    # The issue's balancer: labelled `edge`, publishing its port 80 but no runtime API on 9999. `stack up` and
+    # `status` work, and probes sent to "the edge" by default reach it.
+    import yaml
+
+    from chaos.stack.compose import ComposeStack
+    from tests.integration.conftest import unique_project
+
+    data = yaml.safe_load(TINY.read_text())
+    data["services"]["web-west"]["labels"]["entchaos.role"] = "edge"
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(yaml.safe_dump(data))
+    runbook = tmp_path / "front.yaml"
+    runbook.write_text(f"""\
+metadata: {{name: front}}
+stack: {{compose_file: {compose}}}
+steps:
+  - {{id: front, probe: http, params: {{timeout_s: 2}}, record: front_status}}
+verify:
+  - front_status: {{eq: 200}}
+""")
+    project = unique_project("entchaos-edge")
+    cli = [sys.executable, "-m", "chaos.cli"]
+    env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
+    try:
+        up = subprocess.run([*cli, "stack", "up", "--project", project, "--compose-file", str(compose), "--timeout",
+                             "60"], env=env, capture_output=True, text=True, timeout=120)
+        status = subprocess.run([*cli, "stack", "status", "--project", project, "--compose-file", str(compose)],
+                                env=env, capture_output=True, text=True, timeout=60)
+        run = subprocess.run([*cli, "run", str(runbook), "--project", project], env=env, capture_output=True,
+                             text=True, timeout=120)
+    finally:
+        ComposeStack(project=project, compose_file=compose).down()
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert status.returncode == 0 and "http://127.0.0.1:" in status.stdout, status.stdout + status.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
