@@ -211,6 +211,29 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """`entchaos init`: the project surveyed, labels proposed, a starter runbook written and validated."""
+    from chaos.launch import validate
+    from chaos.onboard import report, starter_runbook, survey
+    from chaos.stack.compose import ComposeStack
+
+    compose = Path(args.compose_file)
+    found = survey(ComposeStack(project=args.project or "entchaos-init", compose_file=compose).config(), compose)
+    out = Path(args.out) if args.out else Path(f"{found.name}-starter.yaml")
+    if out.exists() and not args.force:
+        print(f"entchaos: {out} exists; --force to replace it, or --out another path", file=sys.stderr)
+        return 2
+    print(report(found))
+    out.write_text(starter_runbook(found, out.parent), encoding="utf-8")
+    runbook = validate(out)
+    print(f"\nwrote {out}: valid ({len(runbook.steps)} steps, {len(runbook.verify)} verifications)")
+    unlabelled = [s.name for s in found.services if not s.labelled]
+    if unlabelled:
+        print(f"before it can hit anything, label: {', '.join(unlabelled)} (proposals above)")
+    print(f"next: entchaos plan {out}   then: entchaos run {out}")
+    return 0
+
+
 def cmd_recover(args: argparse.Namespace) -> int:
     """`entchaos recover`: revert what killed runs left, from their journals (one run, or every one)."""
     from chaos.journal import read_run
@@ -328,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reports-dir", default=None, help=REPORTS_HELP)
     add_stack_options(g, "runbook")
     g.set_defaults(func=cmd_gate)
+    i = sub.add_parser("init", help="survey a compose project, propose labels, write a starter runbook")
+    i.add_argument("--compose-file", required=True, help="the project's compose file")
+    i.add_argument("--project", default=None, help="compose project name (only to read the file)")
+    i.add_argument("--out", default=None, help="where to write the runbook (default: ./<project>-starter.yaml)")
+    i.add_argument("--force", action="store_true", help="replace the file if it exists")
+    i.set_defaults(func=cmd_init)
     r = sub.add_parser("recover", help="revert what killed runs left behind, from their journals")
     r.add_argument("run", nargs="?", default=None,
                    help="one run's report folder (default: every run under the reports dir with a fault left)")

@@ -99,3 +99,26 @@ verify:
     assert up.returncode == 0, up.stdout + up.stderr
     assert status.returncode == 0 and "http://127.0.0.1:" in status.stdout, status.stdout + status.stderr
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_init_gives_a_runbook_that_plans_and_runs_to_a_verdict(tmp_path):
+    # Issue 13's "done when": from the compose file alone, a runbook that runs and gives a verdict with the time
+    # to recover per zone and the availability. On the small project the front (web-west) has no second replica:
+    # losing it is felt, and the verdict says so.
+    cli = [sys.executable, "-m", "chaos.cli"]
+    env = {**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path / "reports")}
+    out = tmp_path / "shop-starter.yaml"
+    with compose_stack("entchaos-init") as stack:
+        init = subprocess.run([*cli, "init", "--compose-file", str(TINY), "--out", str(out)], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert init.returncode == 0, init.stdout + init.stderr
+        plan = subprocess.run([*cli, "plan", str(out), "--project", stack.project], env=env, capture_output=True,
+                              text=True, timeout=60)
+        run = subprocess.run([*cli, "run", str(out), "--project", stack.project], env=env, capture_output=True,
+                             text=True, timeout=400)
+    assert plan.returncode == 0 and "web-east" in plan.stdout and "web-west" in plan.stdout, plan.stdout + plan.stderr
+    assert run.returncode in (0, 1), run.stdout + run.stderr  # a verdict, not an error
+    [folder] = (tmp_path / "reports").glob("*-starter/2*")
+    metrics = json.loads((folder / "summary.json").read_text())["metrics"]
+    assert 0 < metrics["ttr_east_s"] <= 30  # east's loss is not on the load's path
+    assert "availability" in json.dumps(json.loads((folder / "summary.json").read_text())["checks"])
