@@ -43,4 +43,7 @@ def test_unprotected_stack_collapses_under_the_same_rush(tmp_path):
     m = result.metrics
     assert m["surge_factor"] >= 10  # the same rush, relative to this stack's own capacity
     assert not check(result, "goodput_ratio").passed and m["goodput_ratio"] < 0.5
-    assert "recovery_s" not in m or not check(result, "recovery_s").passed
+    # The collapse: requests time out instead of being refused at once. (Its recovery after the rush is no longer
+    # asserted: with the app's cost in CPU time, this stack's capacity within the SLO measures about 9/s, its queue
+    # growing from the ramp's first seconds, so its 12x is a small rush in absolute terms, digested in ~5 s.)
+    assert not check(result, "failed_ratio").passed and m["failed_ratio"] > 0.05
