@@ -122,13 +122,16 @@ class ComposeStack:
         """
         log.info("stack_removing", project=self.project)
         self._remove_helpers()
+        # Their names, before they go: a stale endpoint left by a container stopped and started again is often not
+        # listed by the network, and `disconnect --force` by the container's name is what clears it.
+        names = [n.lstrip("/") for c in self.container_attrs() for n in [c.get("Name", "")] if n]
         done = self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
         if done.returncode == 0 and not self._networks():
             return
         log.warning("stack_down_left_networks", project=self.project, networks=self._networks(),
                     compose_exit=done.returncode)
         Retrying(stop=stop_after_delay(30), wait=wait_fixed(1), retry=retry_if_exception_type(APIError),
-                 reraise=True)(self._clear_networks)
+                 reraise=True)(lambda: self._clear_networks(names))
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
 
     def _networks(self) -> list[str]:
@@ -149,16 +152,22 @@ class ComposeStack:
             except NotFound:
                 continue
 
-    def _clear_networks(self) -> None:
-        """Disconnect every endpoint of the project's networks by force (stale ones included), then remove them."""
+    def _clear_networks(self, former: Sequence[str] = ()) -> None:
+        """Disconnect every endpoint of the project's networks by force (stale ones included, listed or known by the
+        name of a former container), then remove them."""
         client = docker_client()
         for network_id in self._networks():
             try:
                 endpoints = client.api.inspect_network(network_id).get("Containers") or {}
-                for endpoint_id, endpoint in endpoints.items():
-                    name = endpoint.get("Name") or endpoint_id  # a stale endpoint is known by name only
-                    log.info("stale_endpoint_cleared", network=network_id[:12], endpoint=name)
-                    client.api.disconnect_container_from_network(name, network_id, force=True)
+                listed = [endpoint.get("Name") or endpoint_id for endpoint_id, endpoint in endpoints.items()]
+                for name in [*listed, *(n for n in former if n not in listed)]:
+                    try:
+                        client.api.disconnect_container_from_network(name, network_id, force=True)
+                        log.info("stale_endpoint_cleared", network=network_id[:12], endpoint=name)
+                    except (NotFound, APIError) as exc:
+                        if name in listed:
+                            raise
+                        log.debug("former_container_not_attached", endpoint=name, error=str(exc))
                 client.api.remove_network(network_id)
             except NotFound:
                 continue
