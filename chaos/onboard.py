@@ -196,9 +196,10 @@ def starter_runbook(s: Survey, runbook_dir: Path) -> str:
         out += [f"  - {{id: lose-{dc}, fault: kill, target: {{datacenter: {dc}, role: app}}, count: 1}}  "
                 "# one replica of the zone"]
         if target:
-            out += [f"  - {{id: served-{dc}, wait-for: load-availability, params: {{window_s: 2, min_requests: 5}},",
-                    f"     until: {{gte: 0.99}}, timeout_s: 30, interval_s: 0.5, since: lose-{dc}, "
-                    f"record: ttr_{_id(dc)}_s}}"]
+            out += [f"  - {{id: served-{dc}, wait-for: http, params: {{target: {target}, timeout_s: 1}}, "
+                    "until: {lt: 500},",
+                    f"     timeout_s: 30, interval_s: 0.5, since: lose-{dc}, record: ttr_{_id(dc)}_s}}  "
+                    "# the front answers again"]
             verify.append(f"  - ttr_{_id(dc)}_s: {{lte: 30}}              # the time to recover you promise")
         out.append(f"  - {{id: back-{dc}, revert: lose-{dc}}}")
     zone_nets = _zone_network(s, dcs)
@@ -217,10 +218,16 @@ def _id(text: str) -> str:
 
 
 def _zone_network(s: Survey, dcs: list[str]) -> tuple[str, str] | None:
-    """A datacenter and a network its app services are on that not every service shares (a zone's own)."""
-    everywhere = set.intersection(*(set(x.networks) for x in s.services)) if s.services else set()
+    """A datacenter and a network its app services share with services of other datacenters (what a cut of
+    that network separates), the front's network first."""
+    front = s.front()
     for dc in dcs:
-        apps = [x for x in s.services if s.labels_of(x).get(DATACENTER) == dc and s.labels_of(x).get(ROLE) == "app"]
-        for net in sorted({n for x in apps for n in x.networks} - everywhere):
-            return dc, net
+        inside = [x for x in s.services if s.labels_of(x).get(DATACENTER) == dc]
+        outside = [x for x in s.services if s.labels_of(x).get(DATACENTER) != dc]
+        nets = {n for x in inside if s.labels_of(x).get(ROLE) == "app" for n in x.networks}
+        shared = sorted(n for n in nets if any(n in x.networks for x in outside))
+        if front is not None and front[0] not in inside:
+            shared.sort(key=lambda n: n not in front[0].networks)
+        if shared:
+            return dc, shared[0]
     return None

@@ -86,7 +86,9 @@ class _Handle:
         percentiles = {p: window.percentile_ms(p) for p in PERCENTILES} if requests else {}
         acked = len(self.ledger().acknowledged_keys)
         lost = None
-        if since is None and until is None:
+        if since is None and until is None and not self.ledger().attempts:
+            lost = 0  # no write attempted, none lost (and no database to ask: a stack may have none)
+        elif since is None and until is None:
             try:
                 lost = len(self.ledger_check().lost)
             except ProbeFailed as exc:
@@ -142,9 +144,8 @@ class _LiveHandle(_Handle):
         if self._live.stats is None or now - self._read_at > 0.5:
             self._read_live()
             self._read_at = now
-        if self._live.stats is None:
-            raise ProbeFailed("the load generator has not written statistics yet", where=self.where,
-                              fix="wait a second after the load starts")
+        if self._live.stats is None:  # its first line comes after its first second: nothing measured yet
+            return RawStats(start=0.0, start_unix=time.time()), self._live.ledger
         return self._live.stats, self._live.ledger
 
     def raw_stats(self) -> RawStats:

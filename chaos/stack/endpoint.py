@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chaos.errors import StackError
+from chaos.errors import ProbeFailed, StackError
 from chaos.limits import Name
 from chaos.stack.interface import Stack
 
@@ -46,10 +46,11 @@ def host_url(stack: Stack, endpoint: Endpoint | None) -> str:
     assert endpoint.service is not None and endpoint.port is not None  # Endpoint's own rule
     try:
         host, port = stack.published(endpoint.service, endpoint.port)
-    except StackError as exc:
-        raise StackError(f"{exc.what}: the host reaches a service only through a port it publishes on 127.0.0.1",
-                         fix=f"publish it (ports: [\"127.0.0.1::{endpoint.port}\"]), give a `url:`, or send the "
-                             "load from a client container (`source:`)") from None
+    except StackError as exc:  # not measured (a wait-for polls on; a service down publishes nothing either)
+        raise ProbeFailed(f"{exc.what}: the host reaches a service only through a port it publishes on 127.0.0.1 "
+                          "(is it running?)",
+                          fix=f"publish it (ports: [\"127.0.0.1::{endpoint.port}\"]), give a `url:`, or send the "
+                              "load from a client container (`source:`)") from None
     return f"http://{host}:{port}"
 
 

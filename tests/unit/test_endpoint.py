@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chaos.errors import RunbookInvalid, StackError
+from chaos.errors import ProbeFailed, RunbookInvalid, StackError
 from chaos.model.loader import parse_runbook
 from chaos.stack.endpoint import EDGE_INSIDE, Endpoint, host_url, inside_url
 
@@ -34,7 +34,7 @@ def test_a_service_a_url_or_the_edge() -> None:
 
 
 def test_a_service_that_publishes_nothing_says_what_to_do() -> None:
-    with pytest.raises(StackError) as exc:
+    with pytest.raises(ProbeFailed) as exc:  # not measured: a wait-for polls on while the service is down
         host_url(Published(), Endpoint(service="db", port=5432))  # type: ignore[arg-type]
     assert "publishes no port 5432" in exc.value.message and "give a `url:`" in exc.value.message
 
