@@ -48,6 +48,20 @@ step_venv() {
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+# Starts dockerd in the background; waits while it lives, at most 120 s (a first start on a
+# loaded machine sets up iptables and containerd), and returns early when it exits.
+start_dockerd() {
+  say "2/5 starting dockerd in the background (log: $STATE/dockerd.log)"
+  nohup dockerd --userland-proxy=false --pidfile "$STATE/dockerd.pid" >"$STATE/dockerd.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 240); do
+    engine_up && return 0
+    kill -0 "$pid" 2>/dev/null || { say "2/5 dockerd exited during start"; return 1; }
+    sleep 0.5
+  done
+  engine_up
+}
+
 step_engine() {
   if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
     if ! engine_up; then apt_install docker.io iptables; fi
@@ -63,10 +77,21 @@ step_engine() {
   fi
   if ! engine_up; then
     is_root || die "no Docker engine answers and starting one needs root: start dockerd, or run 'sudo make setup'."
-    say "2/5 starting dockerd in the background (log: $STATE/dockerd.log)"
-    nohup dockerd --userland-proxy=false --pidfile "$STATE/dockerd.pid" >"$STATE/dockerd.log" 2>&1 &
-    for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
-    engine_up || die "dockerd did not start within 30 s (see $STATE/dockerd.log)."
+    start_dockerd || true
+    if ! engine_up && grep -q 'libnetwork.*reservePools' "$STATE/dockerd.log"; then
+      # Docker 20.10 panics at start on a network store holding a network without its address
+      # pools (moby/moby#45057), left by a daemon killed mid-teardown. The store is only a
+      # cache of networks: set it aside (kept), the daemon recreates its default networks.
+      local kv=/var/lib/docker/network/files/local-kv.db
+      say "2/5 dockerd panicked on its network store (moby/moby#45057): moving $kv to $kv.broken-$(date +%s) and starting again"
+      [ -f "$kv" ] && mv "$kv" "$kv.broken-$(date +%s)"
+      start_dockerd || true
+    fi
+    if ! engine_up; then
+      printf '%s\n' "--- last lines of $STATE/dockerd.log:" >&2
+      grep -E 'level=(fatal|error)|^panic|failed to start' "$STATE/dockerd.log" | tail -n 8 >&2 || tail -n 8 "$STATE/dockerd.log" >&2
+      die "dockerd did not start (see $STATE/dockerd.log and the lines above)."
+    fi
   fi
   say "2/5 Docker engine is running ($(docker version -f '{{.Server.Version}}'))"
 }
