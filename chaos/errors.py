@@ -58,6 +58,11 @@ class StackError(EnvironmentProblem):
     """The stack is not up, not healthy, or not labelled as entchaos needs."""
 
 
+class StaleNetwork(StackError):
+    """The engine keeps a network of the project that lists no container but will not go ("has active
+    endpoints"): a Docker bug after a container was stopped and started again. Nothing of the project runs."""
+
+
 class UnsupportedFault(EnvironmentProblem):
     """The fault cannot run here (for example netem missing from the kernel)."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from docker.errors import APIError, NotFound
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from chaos.errors import ChaosError, EnvironmentProblem, StackError
+from chaos.errors import ChaosError, EnvironmentProblem, StackError, StaleNetwork
 from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
 from chaos.stack.interface import Target
@@ -130,8 +130,16 @@ class ComposeStack:
             return
         log.warning("stack_down_left_networks", project=self.project, networks=self._networks(),
                     compose_exit=done.returncode)
-        Retrying(stop=stop_after_delay(30), wait=wait_fixed(1), retry=retry_if_exception_type(APIError),
-                 reraise=True)(lambda: self._clear_networks(names))
+        try:
+            Retrying(stop=stop_after_delay(30), wait=wait_fixed(1), retry=retry_if_exception_type(APIError),
+                     reraise=True)(lambda: self._clear_networks(names))
+        except APIError as exc:
+            if self.container_attrs() or "active endpoints" not in str(exc):
+                raise
+            raise StaleNetwork(f"project {self.project}: every container and volume is gone, but the engine keeps "
+                               f"{len(self._networks())} network(s) with a stale endpoint it does not list",
+                               fix="restarting the Docker daemon clears it; the next `stack up` of this project "
+                                   "makes its networks anew only after that") from None
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
 
     def _networks(self) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from chaos.errors import StaleNetwork
 from chaos.stack.compose import ComposeStack, isolated_env
 
 TINY = Path(__file__).parent / "tiny" / "compose.yaml"  # the small non-ENT project ("a shop in two zones")
@@ -36,6 +38,15 @@ def unique_project(prefix: str = "entchaos-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def down(stack: ComposeStack) -> None:
+    """`stack.down()`; a network the engine keeps with a stale endpoint it does not list (a Docker bug, nothing of
+    the project running) is a warning here, not a failure of the test that used the stack."""
+    try:
+        stack.down()
+    except StaleNetwork as exc:
+        warnings.warn(exc.message, stacklevel=2)
+
+
 def new_stack(**env: str) -> ComposeStack:
     return ComposeStack(project=unique_project(), env={**isolated_env(), **env})
 
@@ -51,7 +62,7 @@ def running_stack(**env: str) -> Iterator[ComposeStack]:
         wait_ready(stack, deadline_s=240)
         yield stack
     finally:
-        stack.down()
+        down(stack)
 
 
 @contextmanager
@@ -65,7 +76,7 @@ def compose_stack(prefix: str, compose_file: Path = TINY) -> Iterator[ComposeSta
         wait_ready(stack, deadline_s=60)
         yield stack
     finally:
-        stack.down()
+        down(stack)
 
 
 @pytest.fixture(scope="module")

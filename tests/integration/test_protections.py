@@ -19,7 +19,7 @@ from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
 from chaos.stack.health import wait_ready
 from chaos.stack.profiles import profile_env
-from tests.integration.conftest import new_stack
+from tests.integration.conftest import down, new_stack
 from tests.integration.http_util import Reply, request
 
 pytestmark = pytest.mark.docker
@@ -58,7 +58,7 @@ def stacks() -> Iterator[dict[str, ComposeStack]]:
         yield made
     finally:
         for stack in made.values():
-            stack.down()
+            down(stack)
 
 
 def from_client(stack: ComposeStack, client: str, script: str) -> dict:
