@@ -23,7 +23,6 @@ from chaos.gameday.operator import ConsoleOperator
 from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
 from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
-from chaos.load.journeys import JOURNEYS
 from chaos.load.runner import LoadSpec
 from chaos.load.schedule import from_spec, profile
 from chaos.log import get_logger
@@ -66,10 +65,9 @@ def spec_from_runbook(load: m.LoadSpec, target: str, served: str = "markers") ->
         schedule = from_spec(load.profile, duration)
     if load.scale != 1.0:
         schedule = dataclasses.replace(schedule, points=tuple((t, r * load.scale) for t, r in schedule.points))
-    unknown = sorted(set(load.journeys) - set(JOURNEYS))
-    if unknown:
-        raise InvalidInput(f"unknown journey(s) {unknown} in the runbook's load", fix=f"choose among {list(JOURNEYS)}")
-    return LoadSpec(schedule=schedule, target=target, mix=dict(load.journeys) or {"pupil": 1.0}, served_by=served)
+    # The loader checked the names against the journeys file; without a file and a mix, the ENT's pupils.
+    mix = dict(load.journeys) or ({} if load.journeys_file else {"pupil": 1.0})
+    return LoadSpec(schedule=schedule, target=target, mix=mix, served_by=served, journeys_file=load.journeys_file)
 
 
 def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad:

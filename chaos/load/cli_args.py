@@ -14,7 +14,7 @@ from typing import TextIO
 from chaos.errors import ChaosError
 from chaos.load.child import end_with_parent, raise_priority
 from chaos.load.classify import CLASSES
-from chaos.load.journeys import JOURNEYS, parse_mix
+from chaos.load.journeys import parse_mix
 from chaos.load.ledger import check_database
 from chaos.load.live import LiveWriter
 from chaos.load.runner import LoadResult, LoadRunner, LoadSpec, Progress, run_load
@@ -32,9 +32,11 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="hard bound, seconds (default 30)")
     parser.add_argument("--max-requests", type=int, default=None, help="hard bound on arrivals (journey starts)")
     parser.add_argument(
-        "--mix", default="flood", help=f"weighted journeys, e.g. pupil=8,teacher=1 (among {', '.join(JOURNEYS)})"
-    )
-    parser.add_argument("--path", default="/", help="URL path of the flood journey (default /)")
+        "--mix", default="flood", help="weighted journeys, e.g. pupil=8,teacher=1 (the ENT's: pupil, teacher, "
+        "virtual_class, login, flood); '' for the journeys file's own weights")
+    parser.add_argument("--journeys", metavar="FILE", default=None,
+                        help="journeys declared in YAML (docs/journeys.md; default: the bundled ENT's)")
+    parser.add_argument("--path", default=None, help="URL path of a one-request journey, the flood (default: its own)")
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout from the intended time, s")
     parser.add_argument("--connect-timeout", type=float, default=3.0, help="TCP connect timeout, s")
     parser.add_argument("--connections", type=int, default=512, help="cap on open connections (default 512)")
@@ -68,6 +70,7 @@ def spec_from_args(args: argparse.Namespace) -> LoadSpec:
         max_connections=args.connections,
         think_s=args.think,
         flood_path=args.path,
+        journeys_file=args.journeys,
         seed=args.seed,
         drain_s=args.drain,
         served_by=args.served_by,

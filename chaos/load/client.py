@@ -44,6 +44,15 @@ _PARSED_MAX_ENTRIES = 256
 _HEAD, _BODY_LEN, _CHUNKED, _UNTIL_CLOSE = range(4)
 
 
+def _all_headers(head: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep:
+            out.setdefault(name.strip().lower().decode("latin-1"), value.strip().decode("latin-1"))
+    return out
+
+
 def build_request(
     method: str,
     path: str,
@@ -172,7 +181,8 @@ class _Conn(asyncio.Protocol):
         if state == _HEAD:
             # A server answers the same bytes again and again (nginx: until its Date header ticks): a whole
             # small answer seen before is not parsed again. Same bytes, same parse: nothing else changes.
-            cacheable = len(data) <= _PARSED_MAX_BYTES and not cur.head_only
+            # (A journey's request wants every header, the flood's only the markers: only the flood's are kept.)
+            cacheable = len(data) <= _PARSED_MAX_BYTES and not cur.head_only and not cur.want_body
             if cacheable:
                 hit = self.parsed.get(data)
                 if hit is not None:
@@ -230,8 +240,10 @@ class _Conn(asyncio.Protocol):
             status = 0
         self.status = status
         lower = head.lower()
-        # Only the marker headers are extracted: walk the `x-ent-*` lines, then look for Retry-After.
-        pos = lower.find(b"\r\nx-ent-")
+        if cur.want_body:  # a journey's request: every header (a journey may extract any), names in lower case
+            self.headers = _all_headers(head)
+        # Otherwise only the marker headers: walk the `x-ent-*` lines, then look for Retry-After.
+        pos = -1 if cur.want_body else lower.find(b"\r\nx-ent-")
         if pos >= 0:
             headers: dict[str, str] = {}
             n = len(lower)
@@ -246,7 +258,7 @@ class _Conn(asyncio.Protocol):
                         headers[name] = head[colon + 1 : stop].strip().decode("latin-1")
                 pos = lower.find(b"\r\nx-ent-", stop)
             self.headers = headers
-        pos = lower.find(_RETRY_AFTER)
+        pos = -1 if cur.want_body else lower.find(_RETRY_AFTER)
         if pos >= 0:
             stop = lower.find(b"\r\n", pos + 2)
             if self.headers is _NO_HEADERS:

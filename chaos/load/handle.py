@@ -176,8 +176,9 @@ class HostProcessLoad(_LiveHandle):
         schedule = self.spec.schedule
         profile = self._dir / "profile.json"
         profile.write_text(json.dumps({"points": [list(p) for p in schedule.points]}))
-        argv = [sys.executable, "-m", "chaos.load", *_load_args(self.spec, self.spec.target, profile),
-                "--live", str(self.live_path), "--nice", str(self.NICE), "--parent-pid", str(os.getpid())]
+        args = _load_args(self.spec, self.spec.target, profile, self.spec.journeys_file)
+        argv = [sys.executable, "-m", "chaos.load", *args, "--live",
+                str(self.live_path), "--nice", str(self.NICE), "--parent-pid", str(os.getpid())]
         if self.spec.drain_s is not None:
             argv += ["--drain", f"{self.spec.drain_s:g}"]
         path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
@@ -226,10 +227,11 @@ class HostProcessLoad(_LiveHandle):
         self._live.read_file(self.live_path)
 
 
-def _load_args(spec: LoadSpec, target: str, profile: str | Path) -> list[str]:
+def _load_args(spec: LoadSpec, target: str, profile: str | Path, journeys_file: str | Path | None) -> list[str]:
     mix = ",".join(f"{name}={weight:g}" for name, weight in spec.mix.items())
+    journeys = ["--journeys", str(journeys_file)] if journeys_file else []
     return ["--target", target, "--profile", f"file:{profile}", "--duration", f"{spec.schedule.duration_s:g}",
-            "--mix", mix, "--timeout", f"{spec.timeout_s:g}", "--served-by", spec.served_by, "--quiet"]
+            "--mix", mix, "--timeout", f"{spec.timeout_s:g}", "--served-by", spec.served_by, *journeys, "--quiet"]
 
 
 class RemoteLoad(_LiveHandle):
@@ -238,6 +240,7 @@ class RemoteLoad(_LiveHandle):
 
     LIVE = "/tmp/entchaos-runbook-load.jsonl"
     PROFILE = "/tmp/entchaos-runbook-profile.json"
+    JOURNEYS = "/tmp/entchaos-runbook-journeys.yaml"
     PID = "/tmp/entchaos-runbook-load.pid"
 
     def __init__(self, spec: LoadSpec, stack: Stack, source: str) -> None:
@@ -249,8 +252,12 @@ class RemoteLoad(_LiveHandle):
     def start(self) -> None:
         schedule = self.spec.schedule
         write_file(self.container.id, self.PROFILE, json.dumps({"points": [list(p) for p in schedule.points]}))
-        argv = ["python", "-m", "chaos.load", *_load_args(self.spec, self.spec.target, self.PROFILE), "--live",
-                self.LIVE]
+        journeys = None
+        if self.spec.journeys_file:  # the file as it was checked, copied in: the container cannot see the host's
+            journeys = self.JOURNEYS
+            write_file(self.container.id, journeys, Path(self.spec.journeys_file).read_text())
+        args = _load_args(self.spec, self.spec.target, self.PROFILE, journeys)
+        argv = ["python", "-m", "chaos.load", *args, "--live", self.LIVE]
         start_in(self.container.id, argv, pid_file=self.PID, log_file="/tmp/entchaos-runbook-load.log",
                  output_file=self.LIVE)
         log.info("load_started_remote", source=self.source, container=self.container.name)

@@ -1,8 +1,10 @@
 """The acknowledged-write ledger: proof (or disproof) of "no acknowledged work lost".
 
-Every homework submission attempt is written down with its client key (uuid4, the idempotency key the app
-stores). An attempt is *acknowledged* when the app answered 201 from a replica: the app only says so after
-commit. After a fault, the keys read from the database are compared with the ledger:
+Every write a journey marks (`ledger_key`: on the ENT, each homework submission) is written down with the key the
+journey generates (a uuid4, the idempotency key the app stores). An attempt is *acknowledged* when the app served
+it with a status the step expects (the ENT's app answers 201 only after commit).
+
+After a fault, the keys read from the database are compared with the ledger:
 
 - `lost`: acknowledged, missing from the database (a broken promise: the runbook fails);
 - `unacked_present`: attempted, never acknowledged, yet present (the ack was lost on the way: allowed);
@@ -88,8 +90,11 @@ class WriteLedger:
         done_unix: float,
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        *,
+        acknowledged: bool | None = None,
     ) -> None:
-        """Record the answer to an attempt. Acknowledged = 201 served by a replica (the app commits first)."""
+        """Record the answer to an attempt. Acknowledged: as the journey's step says (served by the app with an
+        expected status), else 201 served by a replica (the ENT's app commits first)."""
         a = self.attempts[key]
         self._changed.add(key)
         a.status = status
@@ -98,7 +103,7 @@ class WriteLedger:
         body = body or {}
         a.replica = body.get("replica") or headers.get("x-ent-replica")
         a.datacenter = body.get("datacenter") or headers.get("x-ent-datacenter")
-        if cls == APP and status == 201:
+        if acknowledged if acknowledged is not None else (cls == APP and status == 201):
             a.ack_unix = done_unix
 
     @property

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from chaos.errors import InvalidInput
 from chaos.load.classify import CLASSES, CLASSIFIERS
-from chaos.load.client import ConnectionPool, Pending, build_request
-from chaos.load.journeys import FLOOD, JourneyContext, Mix
+from chaos.load.client import ConnectionPool, Pending
+from chaos.load.journeys import JourneyContext, Mix, catalog
 from chaos.load.ledger import WriteLedger
 from chaos.load.schedule import Schedule
 from chaos.load.stats import LoadStats
@@ -39,7 +39,8 @@ class LoadSpec:
     connect_timeout_s: float = 3.0
     max_connections: int = 512
     think_s: float = 0.0
-    flood_path: str = "/"
+    flood_path: str | None = None  # replaces the path of a constant journey (the flood's `/`)
+    journeys_file: str | None = None  # a journeys file (chaos.load.journey_spec); default: the bundled ENT's
     drain_s: float | None = None  # after the last arrival; default timeout_s + 1
     served_by: str = "markers"  # chaos.load.classify.CLASSIFIERS: the ENT's marker headers, or the status
     seed: int | None = None
@@ -60,6 +61,7 @@ class LoadSpec:
             raise InvalidInput("timeouts must be > 0 seconds")
         if self.max_connections < 1:
             raise InvalidInput(f"max connections must be >= 1, got {self.max_connections}")
+        Mix(self.mix, random.Random(), catalog(self.journeys_file))  # the journeys file and the mix, checked
         if self.served_by not in CLASSIFIERS:
             raise InvalidInput(f"served_by must be one of {sorted(CLASSIFIERS)}, got {self.served_by!r}")
 
@@ -140,11 +142,12 @@ class LoadRunner:
             classify=CLASSIFIERS[spec.served_by],
         )
         stats = self.stats
-        mix = Mix(spec.mix, rng)
+        mix = Mix(spec.mix, rng, catalog(spec.journeys_file))
         ctx = JourneyContext(pool, stats, self.ledger, netloc, spec.timeout_s, spec.think_s, spec.flood_path, rng)
         ctx.step_ids = {s.name: stats.step_id(s.name) for s in mix.steps}
-        flood_step = ctx.step_ids.get(FLOOD.name, -1)
-        flood_data = build_request("GET", spec.flood_path, netloc)
+        # Constant journeys (the flood): their bytes built once, their step id carried by the request.
+        fast = {j.name: (j.constant_request(netloc, spec.flood_path), ctx.step_ids[j.steps[0].name])
+                for j in mix.journeys if j.run is None}
         timeout = spec.timeout_s
         record = stats.record
         dispatched = stats.dispatched
@@ -155,7 +158,7 @@ class LoadRunner:
 
         def flood_done(p: Pending, cls: int, status: int, headers: dict[str, str], body: bytes, done_at: float) -> None:
             nonlocal outstanding
-            record(flood_step, cls, False, p.intended, done_at)
+            record(p.ctx, cls, False, p.intended, done_at)
             outstanding -= 1
             if outstanding == 0 and not tasks:
                 idle.set()
@@ -206,7 +209,8 @@ class LoadRunner:
                     if outstanding == 0:  # otherwise `idle` is already clear
                         idle.clear()
                     outstanding += 1
-                    submit(Pending(flood_data, intended, intended + timeout, flood_done))
+                    data, step = fast[j.name]
+                    submit(Pending(data, intended, intended + timeout, flood_done, step))
                 else:
                     idle.clear()
                     t = loop.create_task(j.run(ctx, intended))

@@ -25,7 +25,7 @@ import yaml
 
 from chaos import safe_yaml
 from chaos.errors import InvalidInput
-from chaos.model.located import Problem
+from chaos.located import Problem
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
 
 MAX_EXTENDS = 4  # parents in one chain

@@ -20,10 +20,10 @@ from chaos import safe_yaml
 from chaos.errors import InvalidInput, RunbookInvalid
 from chaos.faults.base import FAULTS, Fault
 from chaos.limits import MAX_FILE_BYTES, MAX_RATE, MAX_SCALE
+from chaos.located import Loc, Locator, Problem, dotted
 from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.model.extends import WORDS, ExtendsProblems, resolve
-from chaos.model.located import Loc, Locator, Problem, dotted
 from chaos.model.quick import apply_quick, quick_paths, quick_problems
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
@@ -142,8 +142,9 @@ def _checked(data: dict[str, Any], source: str, locate: Locator, faults: Registr
         raise _invalid([locate.problem(err["loc"], prefix + _explain(err)) for err in errors]) from None
     runbook = _rebase_compose_file(_name_steps(runbook).from_source(source), source, locate)
     runbook, profile_problems = _resolve_profile_file(runbook, locate)
+    runbook, journey_problems = _resolve_journeys_file(runbook, locate)
     semantic = itertools.islice(_semantic_problems(runbook, locate, faults, probes, playbooks), MAX_PROBLEMS)
-    problems = profile_problems + list(semantic)
+    problems = profile_problems + journey_problems + list(semantic)
     if runbook.quick is not None:
         problems += list(quick_problems(runbook, runbook.quick, locate))
     if problems:
@@ -187,6 +188,40 @@ def _resolve_profile_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runboo
     except InvalidInput as exc:
         return runbook, [locate.problem(where, f"{clip(exc.message, 300)}")]
     return runbook.model_copy(update={"load": load.model_copy(update={"profile": f"file:{path}"})}), []
+
+
+def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbook, list[Problem]]:
+    """`journeys_file` is relative to the folder of the runbook that writes it and stays inside it; the file is
+    read and checked now, and the mix (`journeys`) must name journeys it declares (the ENT's without a file)."""
+    from chaos.load.journey_spec import journey_names
+
+    load = runbook.load
+    if load is None:
+        return runbook, []
+    path: Path | None = None
+    if load.journeys_file is not None:
+        where = ("load", "journeys_file")
+        folder = _folder_of(locate.file(where))
+        path = (folder / load.journeys_file).resolve()
+        if not path.is_relative_to(folder):
+            return runbook, [locate.problem(where, f"expected a journeys file inside the runbook's folder "
+                                            f"{clip(folder)}, found {clip(load.journeys_file)} (outside it)")]
+        if not path.is_file():
+            return runbook, [locate.problem(where, f"expected a journeys file, found no file at "
+                                            f"{clip(str(path), 120)}")]
+    try:
+        names = journey_names(path)
+    except InvalidInput as exc:
+        where_in = str(exc.where or "").removeprefix(f"{path.parent}/" if path else "")
+        return runbook, [locate.problem(("load", "journeys_file"), f"a valid journeys file, found problems at "
+                                        f"{where_in}: {clip(exc.what, 300)}")]
+    unknown = sorted(set(load.journeys) - set(names))
+    if unknown:
+        return runbook, [locate.problem(("load", "journeys"), f"journeys among {', '.join(names)}, found "
+                                        f"{clip(', '.join(unknown))} (unknown{'' if path else ': the ENT has these'})")]
+    if path is None:
+        return runbook, []
+    return runbook.model_copy(update={"load": load.model_copy(update={"journeys_file": str(path)})}), []
 
 
 def _invalid(problems: Sequence[Problem]) -> RunbookInvalid:

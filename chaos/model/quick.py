@@ -17,7 +17,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from chaos.model.located import Locator, Problem
+from chaos.located import Locator, Problem
 from chaos.model.runbook import QuickSpec, Runbook
 
 HYPOTHESIS_PHASES = ("warmup_s", "settle_s", "baseline_s", "hold_s")

@@ -59,7 +59,7 @@ def check_annotations(summary: Mapping[str, Any], runbook_path: str | None = Non
 
 
 def problem_annotations(problems: Iterable[Any]) -> list[str]:
-    """An `::error file=…,line=…` per problem of an invalid runbook (`chaos.model.located.Problem`)."""
+    """An `::error file=…,line=…` per problem of an invalid runbook (`chaos.located.Problem`)."""
     return [error(f"{p.path or '<top>'}: {p.message}", file=_relative(p.file), line=p.line, title="invalid runbook")
             for p in problems]
 

@@ -187,8 +187,9 @@ def test_repeated_answers_parsed_once_with_the_same_result() -> None:
         server, port = await start(routes)
         pool = ConnectionPool("127.0.0.1", port, max_connections=1)
         for path, cls in (("/app", APP), ("/waiting-room", SHED), ("/fallback", FALLBACK), ("/big", APP)):
-            first = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0)
-            again = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0)
+            # want_body=False: the flood's requests (a journey's want every header, so are parsed each time)
+            first = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0, want_body=False)
+            again = await pool.request(build_request("GET", path, "t"), time.monotonic(), 2.0, want_body=False)
             assert first.cls == again.cls == cls
             assert (first.status, first.headers, first.body) == (again.status, again.headers, again.body)
         assert len(pool.parsed) >= 1  # small answers remembered (their Date may tick between two requests)
@@ -197,3 +198,21 @@ def test_repeated_answers_parsed_once_with_the_same_result() -> None:
         server.close()
 
     run(go)
+
+
+def test_a_journey_request_gets_every_header_and_the_flood_only_the_markers() -> None:
+    async def go() -> tuple[dict[str, str], dict[str, str], int]:
+        server, port = await start(routes)
+        pool = ConnectionPool("127.0.0.1", port, max_connections=1)
+        journey = await pool.request(build_request("GET", "/app", "t"), time.monotonic(), 2.0)
+        flood = await pool.request(build_request("GET", "/app", "t"), time.monotonic(), 2.0, want_body=False)
+        cached = len(pool.parsed)
+        pool.close()
+        server.close()
+        return journey.headers, flood.headers, cached
+
+    journey, flood, cached = run(go)
+    assert "x-ent-replica" in journey and "content-length" in journey  # every header, names in lower case
+    assert set(flood) <= {"x-ent-replica", "x-ent-fallback", "x-ent-shed", "retry-after", "x-ent-datacenter"}
+    assert "x-ent-replica" in flood
+    assert cached == 1  # only the flood's answer was remembered
