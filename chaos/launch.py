@@ -23,6 +23,7 @@ from chaos.gameday.operator import ConsoleOperator
 from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
 from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
+from chaos.load.ledger_sources import present_keys
 from chaos.load.runner import LoadSpec
 from chaos.load.schedule import from_spec, profile
 from chaos.log import get_logger
@@ -73,13 +74,17 @@ def spec_from_runbook(load: m.LoadSpec, target: str, served: str = "markers") ->
 def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad:
     """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
     container."""
+    handle: HostProcessLoad | RemoteLoad
     if load.source == "host":
         spec = spec_from_runbook(load, host_url(stack, load.target), served_by(load, stack))
         spec.validate()
-        return HostProcessLoad(spec, stack)
-    spec = spec_from_runbook(load, inside_url(load.target), served_by(load, stack))
-    spec.validate()
-    return RemoteLoad(spec, stack, load.source)
+        handle = HostProcessLoad(spec, stack)
+    else:
+        spec = spec_from_runbook(load, inside_url(load.target), served_by(load, stack))
+        spec.validate()
+        handle = RemoteLoad(spec, stack, load.source)
+    handle.present_keys = present_keys(stack, load.ledger)
+    return handle
 
 
 def console_view() -> ConsoleView:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.errors import EnvironmentProblem
+from chaos.errors import EnvironmentProblem, InvalidInput
 from chaos.faults.base import FAULTS, Fault
+from chaos.located import dotted
 from chaos.model import runbook as m
+from chaos.model.services import unknown_services
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
 from chaos.stack.interface import Stack, TargetRef
@@ -152,6 +154,8 @@ def make_plan(
 ) -> Plan:
     """The plan; with `unresolved` (the reason: no Docker engine), the runbook's own selectors, nothing asked of
     the stack."""
+    if unresolved is None:
+        check_services(runbook, stack)
     planner = _Planner(stack, faults, probes, resolve=unresolved is None)
     for call in runbook.hypothesis.probes if runbook.hypothesis else []:
         planner.probe(call.probe, call.params)
@@ -163,6 +167,19 @@ def make_plan(
     steps = [planner.step("steps", s) for s in runbook.steps]
     steps += [planner.step("rollback", s) for s in runbook.rollback]
     return Plan(runbook, steps, planner.instances, unresolved)
+
+
+def check_services(runbook: m.Runbook, stack: Stack) -> None:
+    """Every service the runbook names is one of the project's (InvalidInput before anything is injected)."""
+    known = set(stack.services_by_label()) | {t.service for t in stack.targets()}
+    if not known:
+        return  # nothing of the project is up: selecting targets says so, with how to bring it up
+    unknown = unknown_services(runbook.model_dump(by_alias=True, exclude_none=True), known)
+    if unknown:
+        listing = "; ".join(f"{dotted(loc)}: {message}" for loc, _, message in unknown[:10])
+        raise InvalidInput(f"the runbook names services project {stack.project} does not have: {listing}",
+                           where=runbook.source or runbook.name,
+                           fix="name the compose file's services (entchaos stack status lists them)")
 
 
 def check_environment(plan: Plan, stack: Stack) -> None:

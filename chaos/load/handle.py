@@ -22,6 +22,7 @@ from chaos.errors import ProbeFailed
 from chaos.load.classify import APP, CLASSES, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.ledger import LedgerCheck, WriteLedger
+from chaos.load.ledger_sources import PresentKeys, ent_submissions
 from chaos.load.live import LiveReader
 from chaos.load.remote import client_container
 from chaos.load.runner import LoadSpec
@@ -47,6 +48,7 @@ class _Handle:
 
     stack: Stack
     _ledger_check: LedgerCheck | None = None
+    present_keys: PresentKeys | None = None  # where the keys are looked for (default: the ENT's submissions)
 
     def raw_stats(self) -> RawStats:
         raise NotImplementedError
@@ -55,12 +57,11 @@ class _Handle:
         raise NotImplementedError
 
     def ledger_check(self) -> LedgerCheck:
-        """The ledger against the submissions stored on the current primary (kept for `stats`)."""
-        from chaos.stack.database import current_primary, submission_keys  # local: the database driver, only here
-
-        primary = current_primary(self.stack)
-        check = self.ledger().check(submission_keys(self.stack, primary))
-        log.info("ledger_checked", primary=primary, acknowledged=check.acknowledged, lost=len(check.lost),
+        """The ledger against the keys the system still holds (kept for `stats`)."""
+        ledger = self.ledger()
+        present = self.present_keys or ent_submissions(self.stack)
+        check = ledger.check(present(set(ledger.attempts)))
+        log.info("ledger_checked", acknowledged=check.acknowledged, lost=len(check.lost),
                  unacked_present=len(check.unacked_present))
         self._ledger_check = check
         return check

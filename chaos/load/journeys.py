@@ -5,9 +5,10 @@ click (that is how people behave), so a step's intended time is the previous ans
 journeys themselves still arrive by the clock. A journey of one constant request (the flood) is sent on the
 fast path: a callback, no task, the same bytes every time, as cheap as wrk's.
 
-A journey ends at its first step that is not served (or not answered with an expected status): that journey
-failed, counted once by what the user got. It also ends, without failing, before a step that needs a value no
-earlier answer gave (an empty homework list: nothing to hand in).
+A journey ends at its first step that is not served: that journey failed, counted once by what the user got. An
+answer from the app with a status the step does not expect is an `error`, not served (in the statistics too).
+A journey also ends, without failing, before a step that needs a value no earlier answer gave (an empty
+homework list: nothing to hand in).
 """
 
 from __future__ import annotations
@@ -194,17 +195,19 @@ class ScriptedJourney:
                 ctx.ledger.attempt(key, ctx.wall(intended))
             r = await ctx.pool.request(data, intended, ctx.timeout_s)
             write = p.step.write
-            ctx.stats.record(ctx.step_ids[p.step.name], r.cls, write, r.intended, r.done_at)
-            served = r.cls == APP or (r.cls == FALLBACK and not write)
-            ok = served and (p.expect is None or r.cls != APP or r.status in p.expect)
+            cls = r.cls
+            if cls == APP and p.expect is not None and r.status not in p.expect:
+                cls = ERROR  # the app answered, not as this step expects: a failed request, not a served one
+            ctx.stats.record(ctx.step_ids[p.step.name], cls, write, r.intended, r.done_at)
+            ok = cls == APP or (cls == FALLBACK and not write)
             if key is not None:
-                body = _json(r) if r.cls == APP else None
-                ctx.ledger.answer(key, r.cls, r.status, ctx.wall(r.done_at), r.headers,
-                                  body if isinstance(body, dict) else None, acknowledged=r.cls == APP and ok)
+                body = _json(r) if cls == APP else None
+                ctx.ledger.answer(key, cls, r.status, ctx.wall(r.done_at), r.headers,
+                                  body if isinstance(body, dict) else None, acknowledged=cls == APP)
             if not ok:
-                ctx.stats.journey_failed(started, r.cls if not served else ERROR)
+                ctx.stats.journey_failed(started, cls)
                 return
-            if r.cls == APP and p.spec.extract:
+            if cls == APP and p.spec.extract:
                 p.extract(r, values, ctx.rng)
             intended = r.done_at + (p.spec.think_s if p.spec.think_s is not None else ctx.think_s)
 

@@ -25,6 +25,7 @@ from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.model.extends import WORDS, ExtendsProblems, resolve
 from chaos.model.quick import apply_quick, quick_paths, quick_problems
+from chaos.model.services import compose_services, unknown_services
 from chaos.probes.base import PROBES, Probe
 from chaos.registry import Registry
 from chaos.safe_yaml import YamlProblem, clip, decode, read_bytes
@@ -147,9 +148,22 @@ def _checked(data: dict[str, Any], source: str, locate: Locator, faults: Registr
     problems = profile_problems + journey_problems + list(semantic)
     if runbook.quick is not None:
         problems += list(quick_problems(runbook, runbook.quick, locate))
+    problems += _service_problems(runbook, data, source, locate)
     if problems:
         raise _invalid([dataclasses.replace(p, message=prefix + p.message) for p in problems[:MAX_PROBLEMS]])
     return runbook
+
+
+def _service_problems(runbook: m.Runbook, data: dict[str, Any], source: str, locate: Locator) -> list[Problem]:
+    """The services the runbook names, against those of the compose file it names (when it names one)."""
+    file = runbook.stack.compose_file if runbook.stack else None
+    if not file:
+        return []  # the bundled stack, or one given on the command line: checked at `plan`
+    path = Path(file) if Path(file).is_absolute() else _folder_of(source) / file
+    known = compose_services(path)
+    if known is None:
+        return []
+    return [locate.problem(loc, message) for loc, _, message in unknown_services(data, known)]
 
 
 def _folder_of(file: str) -> Path:
@@ -217,8 +231,9 @@ def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbo
                                         f"{where_in}: {clip(exc.what, 300)}")]
     unknown = sorted(set(load.journeys) - set(names))
     if unknown:
-        return runbook, [locate.problem(("load", "journeys"), f"journeys among {', '.join(names)}, found "
-                                        f"{clip(', '.join(unknown))} (unknown{'' if path else ': the ENT has these'})")]
+        whose = "the journeys file's" if path else "the ENT's (a `journeys_file` declares your own)"
+        return runbook, [locate.problem(("load", "journeys"), f"expected journeys among {', '.join(names)}: "
+                                        f"{whose}, found unknown: {clip(', '.join(unknown))}")]
     if path is None:
         return runbook, []
     return runbook.model_copy(update={"load": load.model_copy(update={"journeys_file": str(path)})}), []

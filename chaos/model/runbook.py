@@ -37,6 +37,7 @@ from chaos.limits import (
     seconds,
 )
 from chaos.load.interface import Percentile, Source
+from chaos.load.ledger_sources import LedgerSource
 from chaos.model.regression_tolerance import RegressionTolerance, tolerance_field
 from chaos.stack.endpoint import Endpoint
 from chaos.stack.labels import ROLES
@@ -147,6 +148,9 @@ class LoadSpec(Strict):
     journeys: dict[str, Annotated[float, number(ge=0, le=1e6)]] = Field(default_factory=dict)  # name -> share
     journeys_file: str | None = Field(default=None, max_length=1024, description="journeys declared in YAML, "
                                       "relative to the runbook's folder (default: the bundled ENT's journeys)")
+    ledger: LedgerSource | None = Field(default=None, description="where acknowledged writes are looked for after "
+                                        "the run: {sql: {service, database, user, query}} or {http: {path}} "
+                                        "(default: the bundled ENT's submissions)")
     source: Source = "host"
     target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
     served_by: Literal["markers", "status"] | None = Field(

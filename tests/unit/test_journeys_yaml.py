@@ -110,7 +110,10 @@ def test_an_unexpected_status_fails_the_journey_and_its_write_is_not_acknowledge
                                                "served_by": "status", "journeys_file": str(shop_file(tmp_path))})
     assert len(res.ledger.attempts) == 10 and not res.ledger.acknowledged_keys
     window = res.stats.window(0, 10)
-    assert sum(window.failed_journeys_by_class().values()) == 10
+    assert window.failed_journeys_by_class() == {"error": 10}
+    summary = res.stats.summary()
+    assert summary["steps"]["buy.order"]["by_class"]["error"] == 10  # a request failed, not served
+    assert summary["steps"]["buy.after"]["count"] == 0  # the journey ended at its failed step
 
 
 def test_journey_headers_are_sent_once_their_values_are_known() -> None:
@@ -175,7 +178,7 @@ def test_a_runbook_names_its_journeys_file_checked_when_it_loads(tmp_path: Path)
     unknown.write_text(runbook_text("journeys.yaml", "{pupil: 1}"))
     with pytest.raises(RunbookInvalid) as err:
         load_runbook(unknown)
-    assert "unknown.yaml:6" in str(err.value.where) and "journeys among buy, look" in err.value.message
+    assert "unknown.yaml:6" in str(err.value.where) and "journeys among buy, look" in err.value.message and "unknown: pupil" in err.value.message
     outside = tmp_path / "outside.yaml"
     outside.write_text(runbook_text("../journeys.yaml", "{buy: 1}"))
     with pytest.raises(RunbookInvalid, match="inside the runbook's folder"):

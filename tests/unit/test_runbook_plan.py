@@ -89,3 +89,20 @@ def test_plan_without_a_docker_engine_shows_the_selectors_and_starts_nothing() -
     assert "targets not resolved (no Docker engine answers)" in done.stdout
     assert "[steps] fire (fault): datacenter-fire on the containers labelled datacenter=sbg" in done.stdout
     assert "run playbook rebuild-datacenter (datacenter=sbg)" in done.stdout
+
+
+def test_a_service_the_project_does_not_have_is_refused_at_plan(tmp_path: Path) -> None:
+    # No compose file named by the runbook (the bundled stack, or one given with --compose-file): the running
+    # project's services are the reference, before anything is injected.
+    from chaos.errors import InvalidInput
+
+    world = FakeWorld(tmp_path)
+    faults, probes = world.registries
+    text = (DATA / "datacenter-fire.yaml").read_text()
+    text = text.replace("  source: internet-fr\n", "  source: internet-fr\n  target: {service: shop-api, port: 80}\n")
+    (tmp_path / "other.yaml").write_text(text)
+    runbook = world.load_file(tmp_path / "other.yaml")
+    with pytest.raises(InvalidInput) as err:
+        make_plan(runbook, world.stack, faults=faults, probes=probes)
+    assert "load.target.service" in err.value.message and "found 'shop-api'" in err.value.message
+    assert "sbg-app-1" in err.value.message  # the services it has
