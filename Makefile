@@ -25,7 +25,7 @@ test-integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks
+	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks examples
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python scripts/module_map.py --check
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
