@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: example-orders chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -74,6 +74,12 @@ chaos-%: setup
 chaos-ci: setup
 	rm -rf reports/ci
 	$(ENTCHAOS) gate --out reports/ci --profile $(PROFILE) $(if $(QUICK),--quick) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(UPDATE_BASELINE),--update-baseline)
+
+# The example that is not the ENT (examples/orders): its stack up, the runbook, its stack down; the verdict's code.
+ORDERS := --project entchaos-orders --compose-file examples/orders/compose.yaml
+example-orders: setup
+	$(ENTCHAOS) stack up $(ORDERS)
+	$(ENTCHAOS) run examples/orders/lose-a-zone.yaml; rc=$$?; $(ENTCHAOS) stack down $(ORDERS); exit $$rc
 
 chaos-recover: venv
 	$(ENTCHAOS) recover

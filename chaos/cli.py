@@ -107,8 +107,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.source != "host":
         passthrough = [a for a in args.raw_argv if a not in ("load",)]
         passthrough = _strip_options(passthrough, {"--from", *STACK_OPTIONS, "--target", "--json", "--ledger",
-                                                   "--log-level"})
-        return run_remote(stack, args.source, passthrough, json_path=args.json, ledger_path=args.ledger)
+                                                   "--log-level", "--journeys"})
+        return run_remote(stack, args.source, passthrough, json_path=args.json, ledger_path=args.ledger,
+                          journeys_file=args.journeys)
     if args.target is None:
         args.target = stack.edge_url()
     return run_from_args(args)

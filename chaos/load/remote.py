@@ -15,8 +15,9 @@ from docker.models.containers import Container
 
 from chaos.errors import InvalidInput, StackError
 from chaos.load.interface import SOURCES
+from chaos.load.journey_spec import load_journeys
 from chaos.log import get_logger
-from chaos.stack.containers import read_file
+from chaos.stack.containers import read_file, write_file
 from chaos.stack.docker_api import docker_client
 from chaos.stack.endpoint import EDGE_INSIDE
 from chaos.stack.interface import Stack
@@ -48,10 +49,15 @@ def fetch_file(container: Container, inside: str, outside: Path) -> None:
 
 
 def run_remote(stack: Stack, source: str, argv: Sequence[str], *, json_path: str | None = None,
-               ledger_path: str | None = None, out: TextIO = sys.stdout) -> int:
-    """argv: the load arguments without --target/--json/--ledger (set here for inside the container)."""
+               ledger_path: str | None = None, journeys_file: str | None = None, out: TextIO = sys.stdout) -> int:
+    """argv: the load arguments without --target/--json/--ledger/--journeys (set here for inside the container;
+    a journeys file is checked here, then copied in)."""
     container = client_container(stack, source)
     cmd = ["python", "-m", "chaos.load", "--target", EDGE_INSIDE, *argv]
+    if journeys_file:
+        load_journeys(journeys_file)  # its problems at file:line here, before anything is sent
+        write_file(container.id, "/tmp/entchaos-journeys.yaml", Path(journeys_file).read_text())
+        cmd += ["--journeys", "/tmp/entchaos-journeys.yaml"]
     if json_path:
         cmd += ["--json", "/tmp/entchaos-load.jsonl"]
     if ledger_path:
