@@ -226,6 +226,10 @@ class AnsiblePlaybooks:
     def __init__(self, stack: ComposeStack, artifacts_root: Path | None = None) -> None:
         self.stack = stack
         self.artifacts_root = artifacts_root
+        # Imported now, before the run guards its signals: a SIGTERM raised in the middle of this (heavy) import
+        # would leave half a package in sys.modules, and the rollback's playbook would then fail on it
+        # ("TypeError: 'module' object is not iterable", seen when SIGTERM came as the failover step started).
+        import ansible_runner  # noqa: F401
 
     def run(self, name: str, extravars: Mapping[str, Any], *, timeout_s: float,
             cancel: Callable[[], bool] | None = None) -> None:
