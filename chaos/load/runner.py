@@ -186,6 +186,7 @@ class LoadRunner:
         submit = pool.submit
         pick = mix.pick
         only = mix.journeys[0] if len(mix.journeys) == 1 else None  # a single journey needs no draw
+        only_fast = fast.get(only.name) if only is not None else None  # the flood alone: no lookup per arrival
         offsets = spec.schedule.offsets()
         nxt = next(offsets, None)
         sent = 0
@@ -209,7 +210,7 @@ class LoadRunner:
                     if outstanding == 0:  # otherwise `idle` is already clear
                         idle.clear()
                     outstanding += 1
-                    data, step = fast[j.name]
+                    data, step = only_fast if only_fast is not None else fast[j.name]
                     submit(Pending(data, intended, intended + timeout, flood_done, step))
                 else:
                     idle.clear()
