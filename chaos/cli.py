@@ -215,19 +215,23 @@ def cmd_gate(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     """`entchaos init`: the project surveyed, labels proposed, a starter runbook written and validated."""
     from chaos.launch import validate
-    from chaos.onboard import report, starter_runbook, survey
+    from chaos.onboard import report, starter_journeys, starter_runbook, survey
     from chaos.stack.compose import ComposeStack
 
     compose = Path(args.compose_file)
     found = survey(ComposeStack(project=args.project or "entchaos-init", compose_file=compose).config(), compose)
     out = Path(args.out) if args.out else Path(f"{found.name}-starter.yaml")
-    if out.exists() and not args.force:
-        print(f"entchaos: {out} exists; --force to replace it, or --out another path", file=sys.stderr)
-        return 2
+    journeys = out.with_name(out.stem.removesuffix("-starter") + "-journeys.yaml")
+    for path in (out, journeys):
+        if path.exists() and not args.force:
+            print(f"entchaos: {path} exists; --force to replace it, or --out another path", file=sys.stderr)
+            return 2
     print(report(found))
-    out.write_text(starter_runbook(found, out.parent), encoding="utf-8")
+    journeys.write_text(starter_journeys(found), encoding="utf-8")
+    out.write_text(starter_runbook(found, out.parent, journeys.name), encoding="utf-8")
     runbook = validate(out)
-    print(f"\nwrote {out}: valid ({len(runbook.steps)} steps, {len(runbook.verify)} verifications)")
+    print(f"\nwrote {out}: valid ({len(runbook.steps)} steps, {len(runbook.verify)} verifications), and its "
+          f"journeys {journeys}")
     unlabelled = [s.name for s in found.services if not s.labelled]
     if unlabelled:
         print(f"before it can hit anything, label: {', '.join(unlabelled)} (proposals above)")

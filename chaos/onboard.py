@@ -159,8 +159,27 @@ def report(s: Survey) -> str:
     return "\n".join(lines)
 
 
-def starter_runbook(s: Survey, runbook_dir: Path) -> str:
-    """The starter runbook's text: what the project has, commented; it validates as written."""
+def starter_journeys(s: Survey) -> str:
+    """The starter's journeys file: one visitor's GET of the front page, and a write to adapt, commented."""
+    return "\n".join([
+        f"# Journeys for {s.name}, written by `entchaos init`: what one user does, request after request",
+        "# (docs/journeys.md). Adjust the paths, add the requests your users make; a step with `ledger_key` is an",
+        "# acknowledged write, looked for after the faults where the runbook's `load.ledger` says.",
+        "journeys:",
+        "  visitor:",
+        "    steps:",
+        "      - {name: home, path: /}            # your front page, or a health URL",
+        "  # buyer:                              # a write (add it to the runbook's `journeys:` mix)",
+        "  #   vars: {order: {uuid4: true}}",
+        "  #   steps:",
+        "  #     - {name: order, method: POST, path: /orders, json: {key: \"${order}\"}, expect: [201],",
+        "  #        ledger_key: \"${order}\"}",
+    ]) + "\n"
+
+
+def starter_runbook(s: Survey, runbook_dir: Path, journeys_file: str | None = None) -> str:
+    """The starter runbook's text: what the project has, commented; it validates as written. `journeys_file`: the
+    starter journeys written beside it (`starter_journeys`), else the toolkit's one-request `flood` journey."""
     try:
         compose = s.compose_file.resolve().relative_to(runbook_dir.resolve())
     except ValueError:
@@ -174,11 +193,17 @@ def starter_runbook(s: Survey, runbook_dir: Path) -> str:
            f"stack: {{compose_file: {json.dumps(str(compose))}}}"]
     target = f"{{service: {front[0].name}, port: {front[1]}}}" if front else None
     if target:
+        journeys = ([f"  journeys_file: {journeys_file}", "  journeys: {visitor: 1}"] if journeys_file
+                    else ["  journeys: {flood: 1}"])
+        dbs = [svc.name for svc in s.services if svc.role == "db"]
         out += ["load:                                   # a short journey: GET / at a steady rate (adjust)",
                 "  profile: constant:10",
-                "  journeys: {flood: 1}",
+                *journeys,
                 f"  target: {target}",
-                "  duration_s: 300                      # a bound: the run stops the load when it ends anyway"]
+                "  duration_s: 300                      # a bound: the run stops the load when it ends anyway",
+                "  # ledger:                            # where acknowledged writes (ledger_key) must still be:",
+                f"  #   sql: {{service: {dbs[0] if dbs else 'db'}, database: app, user: app, password: app,",
+                "  #     query: \"select key from orders where key = any(%s)\"}  # or http: {path: /orders/${key}}"]
     out += ["hypothesis:", "  probes:"]
     if target:
         out += [f"    - {{name: front answers, probe: http, params: {{target: {target}, timeout_s: 2}}, "
@@ -209,6 +234,7 @@ def starter_runbook(s: Survey, runbook_dir: Path) -> str:
                 "duration_s: 10}  # the zone cut off its network"]
     if target:
         verify.append("  - {availability: {gte: 0.95}, window: run}        # what users got over the whole run")
+        verify.append("  - lost_acked_writes: {eq: 0}                      # once a journey writes and `ledger` is set")
     out += ["verify:", *(verify or ["  - {name: steady after, probe: constant, params: {value: 1}, expect: {eq: 1}}"])]
     return "\n".join(out) + "\n"
 

@@ -9,7 +9,7 @@ import pytest
 
 from chaos.cli import main
 from chaos.model.loader import load_runbook
-from chaos.onboard import propose, starter_runbook, survey
+from chaos.onboard import propose, starter_journeys, starter_runbook, survey
 from tests.integration.conftest import TINY
 
 # The project: a balancer in front of two catalogue servers in two cities, a database; no labels.
@@ -45,8 +45,19 @@ def test_the_starter_runbook_is_valid_as_written(tmp_path: Path) -> None:
     ids = [s.step_id for s in runbook.steps]
     assert ids == ["steady", "lose-lyon", "served-lyon", "back-lyon", "lose-paris", "served-paris", "back-paris",
                    "split"]
-    assert {c.metric for c in runbook.verify if hasattr(c, "metric")} == {"ttr_lyon_s", "ttr_paris_s"}
+    assert {c.metric for c in runbook.verify if hasattr(c, "metric")} == {"ttr_lyon_s", "ttr_paris_s",
+                                                                          "lost_acked_writes"}
     assert runbook.load is not None and runbook.load.target is not None and runbook.load.target.service == "lb"
+
+
+def test_the_starter_plays_its_own_journeys_file(tmp_path: Path) -> None:
+    # Nothing ENT-only: the load plays the journeys file written beside the runbook, checked when it loads.
+    found = survey(SHOP, tmp_path / "compose.yaml")
+    (tmp_path / "catalogue-journeys.yaml").write_text(starter_journeys(found))
+    (tmp_path / "catalogue-starter.yaml").write_text(starter_runbook(found, tmp_path, "catalogue-journeys.yaml"))
+    runbook = load_runbook(tmp_path / "catalogue-starter.yaml")
+    assert runbook.load is not None and runbook.load.journeys == {"visitor": 1}
+    assert runbook.load.journeys_file == str(tmp_path / "catalogue-journeys.yaml")
 
 
 def test_a_labelled_project_needs_no_proposal() -> None:
@@ -58,6 +69,7 @@ def test_init_writes_a_valid_starter_and_never_overwrites(tmp_path: Path, capsys
     out = tmp_path / "tiny-starter.yaml"
     assert main(["init", "--compose-file", str(TINY), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert (tmp_path / "tiny-journeys.yaml").is_file()
     assert "web-east             east/app, chaos allowed" in printed and f"wrote {out}: valid" in printed
     assert main(["init", "--compose-file", str(TINY), "--out", str(out)]) == 2
     assert "exists; --force" in capsys.readouterr().err
