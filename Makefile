@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: example-orders chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -84,7 +84,12 @@ example-orders: setup
 chaos-recover: venv
 	$(ENTCHAOS) recover
 
-bench: bench-stack bench-faults bench-load bench-figures bench-gate
+bench: bench-stack bench-faults bench-load bench-figures bench-gate bench-pass-rate
+
+# Each shipped runbook's pass rate over 5 gates, idle and with one core kept busy (about 45 minutes).
+bench-pass-rate: setup
+	@bash scripts/setup.sh bench-tools
+	$(PY) bench/bench_pass_rate.py --runs 5
 
 # The CI gate's wall time against the runbooks one by one (about 10 minutes).
 bench-gate: setup

@@ -163,10 +163,11 @@ step_bench_tools() {
   local missing=()
   command -v wrk >/dev/null || missing+=(wrk)
   command -v nginx >/dev/null || missing+=(nginx-light)
+  command -v stress-ng >/dev/null || missing+=(stress-ng)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   "$VENV/bin/python" -c 'import locust' 2>/dev/null || "$VENV/bin/pip" install -q locust \
     || die "pip install locust failed: check that PyPI is reachable."
-  say "bench tools ready (wrk, nginx, locust)"
+  say "bench tools ready (wrk, nginx, stress-ng, locust)"
 }
 
 case "${1:-all}" in
