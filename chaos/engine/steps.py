@@ -101,13 +101,14 @@ class StepRunner:
     baseline: LoadStats | None = None  # the load over the measured baseline, once measured
     impacts: list[ImpactMeasured] = field(default_factory=list)  # each fault's impact, measured at verify
     settle_s: float = 1.0  # a live load window ends this long ago (its newest answers are in flight)
+    not_before: float | None = None  # while a wait-for with `since` polls: its live windows start no earlier
 
     # ---- shared helpers ----------------------------------------------------------------------------------------
 
     def probe_context(self) -> ProbeContext:
         started = {step_id: t.started_at for step_id, t in self.times.items()}
         return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started,
-                            self.window, self.settle_s)
+                            self.window, self.settle_s, self.not_before)
 
     def measure(self, probe: Probe) -> Measurement:
         return probe.measure(self.probe_context())
@@ -294,7 +295,11 @@ class StepRunner:
     def _wait_for(self, planned: PlannedStep, phase: str) -> None:
         step: m.WaitForStep = planned.step
         assert planned.probe is not None
-        ok, value = self.poll(planned.probe, step.until, step.timeout_s, step.interval_s)
+        self.not_before = self.times[step.since].started_at if step.since else None
+        try:
+            ok, value = self.poll(planned.probe, step.until, step.timeout_s, step.interval_s)
+        finally:
+            self.not_before = None
         if not ok:
             raise StepFailed(f"{step.wait_for} did not reach {step.until.describe()} within {step.timeout_s:g} s "
                              f"(last: {value!r})", where=f"step {step.step_id}")

@@ -37,6 +37,9 @@ class ProbeContext:
     # how the hypothesis is judged over the whole baseline.
     window: tuple[float, float] | None = None
     settle_s: float = 1.0  # a live window ends this long ago: the answers to its newest requests are in flight
+    # A wait-for's `since` (epoch s): a live window counts no request sent before it, so "served again" after a
+    # fault rests on requests sent after the fault, never on the good ones of the seconds before it.
+    not_before: float | None = None
 
 
 class Probe(Parametrised[P], ABC):

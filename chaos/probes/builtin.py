@@ -54,8 +54,14 @@ def _window_stats(ctx: ProbeContext, window_s: float | None, min_requests: int =
     else:
         # The newest second is left out (its answers are still in flight): the window ends a second ago.
         until = ctx.clock() - ctx.settle_s
-        stats = ctx.load.stats(since=until - window_s, until=until)
+        since = until - window_s
         where = f"the last {window_s:g} s"
+        if ctx.not_before is not None and since < ctx.not_before:
+            since, where = ctx.not_before, f"the {max(0.0, until - ctx.not_before):.2g} s since the step waited from"
+            if since >= until:  # nothing sent since then has been answered for long enough yet
+                raise ProbeFailed(f"no request sent since the step waited from is {ctx.settle_s:g} s old yet",
+                                  fix="it is measured on the next poll")
+        stats = ctx.load.stats(since=since, until=until)
     if stats.requests < min_requests:
         # A handful of answers says nothing about a steady state (the load may have just started).
         raise ProbeFailed(f"only {stats.requests} requests in {where} (at least {min_requests} needed)",
