@@ -142,7 +142,8 @@ class Engine:
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
         runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator, folder=folder,
-                            settle_s=self.settle_s)
+                            settle_s=self.settle_s,
+                            journeys_file=self.runbook.load.journeys_file if self.runbook.load else None)
         started = time.monotonic()
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
                             runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),

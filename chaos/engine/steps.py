@@ -102,13 +102,14 @@ class StepRunner:
     impacts: list[ImpactMeasured] = field(default_factory=list)  # each fault's impact, measured at verify
     settle_s: float = 1.0  # a live load window ends this long ago (its newest answers are in flight)
     not_before: float | None = None  # while a wait-for with `since` polls: its live windows start no earlier
+    journeys_file: str | None = None  # the runbook's journeys (a capacity ramp plays them too)
 
     # ---- shared helpers ----------------------------------------------------------------------------------------
 
     def probe_context(self) -> ProbeContext:
         started = {step_id: t.started_at for step_id, t in self.times.items()}
         return ProbeContext(self.stack, self.load, dict(self.metrics), self.abort, self.clock, self.folder, started,
-                            self.window, self.settle_s, self.not_before)
+                            self.window, self.settle_s, self.not_before, self.journeys_file)
 
     def measure(self, probe: Probe) -> Measurement:
         return probe.measure(self.probe_context())

@@ -210,9 +210,9 @@ def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbo
     from chaos.load.journey_spec import journey_names
 
     load = runbook.load
-    if load is None:
-        return runbook, []
     path: Path | None = None
+    if load is None:
+        return runbook, _capacity_problems(runbook, journey_names(None), locate)
     if load.journeys_file is not None:
         where = ("load", "journeys_file")
         folder = _folder_of(locate.file(where))
@@ -229,6 +229,9 @@ def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbo
         where_in = str(exc.where or "").removeprefix(f"{path.parent}/" if path else "")
         return runbook, [locate.problem(("load", "journeys_file"), f"a valid journeys file, found problems at "
                                         f"{where_in}: {clip(exc.what, 300)}")]
+    problems = _capacity_problems(runbook, names, locate)
+    if problems:
+        return runbook, problems
     unknown = sorted(set(load.journeys) - set(names))
     if unknown:
         whose = "the journeys file's" if path else "the ENT's (a `journeys_file` declares your own)"
@@ -237,6 +240,27 @@ def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbo
     if path is None:
         return runbook, []
     return runbook.model_copy(update={"load": load.model_copy(update={"journeys_file": str(path)})}), []
+
+
+def _capacity_problems(runbook: m.Runbook, names: list[str], locate: Locator) -> list[Problem]:
+    return [locate.problem(loc, f"expected journeys among {', '.join(names)} (the runbook's), found unknown: "
+                           f"{clip(', '.join(sorted(set(mix) - set(names))))}")
+            for loc, mix in _capacity_mixes(runbook) if set(mix) - set(names)]
+
+
+def _capacity_mixes(runbook: m.Runbook) -> Iterator[tuple[Loc, dict[str, Any]]]:
+    """The `journeys` of every capacity probe (a ramp plays the runbook's journeys), with where each is written."""
+    calls: list[tuple[Loc, str, dict[str, Any]]] = []
+    for i, step in enumerate(runbook.steps):
+        if isinstance(step, m.WaitForStep):
+            calls.append((("steps", i, "params"), step.wait_for, step.params))
+        elif isinstance(step, m.ProbeStep):
+            calls.append((("steps", i, "params"), step.probe, step.params))
+    for i, call in enumerate(runbook.hypothesis.probes if runbook.hypothesis else []):
+        calls.append((("hypothesis", "probes", i, "params"), call.probe, call.params))
+    for loc, name, params in calls:
+        if name == "capacity" and isinstance(params.get("journeys"), dict):
+            yield (*loc, "journeys"), params["journeys"]
 
 
 def _invalid(problems: Sequence[Problem]) -> RunbookInvalid:

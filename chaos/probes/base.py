@@ -40,6 +40,7 @@ class ProbeContext:
     # A wait-for's `since` (epoch s): a live window counts no request sent before it, so "served again" after a
     # fault rests on requests sent after the fault, never on the good ones of the seconds before it.
     not_before: float | None = None
+    journeys_file: str | None = None  # the runbook's journeys file (`load.journeys_file`): what a capacity ramp plays
 
 
 class Probe(Parametrised[P], ABC):

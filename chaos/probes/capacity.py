@@ -35,7 +35,9 @@ class _CapacityParams(BaseModel):
     to_rps: float = Field(gt=0, le=50_000, strict=True, allow_inf_nan=False,
                           description="arrivals per second at the end of the ramp: beyond the capacity")
     ramp_s: float = Field(default=20.0, ge=5, le=300, strict=True, allow_inf_nan=False)
-    journeys: dict[str, float] = Field(default_factory=lambda: {"login": 1.0})
+    journeys: dict[str, float] = Field(default_factory=lambda: {"login": 1.0},
+                                       description="shares of the runbook's journeys (its journeys_file, else the "
+                                                   "ENT's)")
     slo_ms: float = Field(default=500.0, gt=0, le=600_000, strict=True, allow_inf_nan=False)
     smooth_s: int = Field(default=3, ge=1, le=300, strict=True)
     target: Endpoint | None = Field(default=None, description="{service, port} or {url}; default: the edge")
@@ -56,7 +58,7 @@ class Capacity(Probe[_CapacityParams]):
     def measure(self, ctx: ProbeContext) -> Measurement:
         p = self.params
         spec = LoadSpec(schedule=ramp(p.from_rps, p.to_rps, p.ramp_s), target=host_url(ctx.stack, p.target),
-                        mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0,
+                        mix=dict(p.journeys), timeout_s=5.0, drain_s=2.0, journeys_file=ctx.journeys_file,
                         served_by=p.served_by or ("markers" if getattr(ctx.stack, "is_bundled", True) else "status"))
         spec.validate()
         load = HostProcessLoad(spec, ctx.stack)

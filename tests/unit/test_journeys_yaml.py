@@ -199,3 +199,16 @@ def test_without_a_file_the_mix_names_the_ents_journeys(tmp_path: Path) -> None:
     path.write_text(runbook_text(None, "{pupil: 1, buy: 1}"))
     with pytest.raises(RunbookInvalid, match="pupil, teacher, virtual_class, login, flood"):
         load_runbook(path)
+
+
+def test_a_capacity_ramp_names_the_runbooks_journeys(tmp_path: Path) -> None:
+    shop_file(tmp_path)
+    text = runbook_text("journeys.yaml", "{buy: 1}").replace(
+        "steps:\n", "steps:\n  - {id: cap, probe: capacity, params: {to_rps: 50, journeys: {JOURNEY: 1}}, "
+        "record: capacity_rps}\n")
+    (tmp_path / "ok.yaml").write_text(text.replace("JOURNEY", "look"))
+    load_runbook(tmp_path / "ok.yaml")
+    (tmp_path / "ent.yaml").write_text(text.replace("JOURNEY", "login"))  # the ENT's, not this runbook's
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(tmp_path / "ent.yaml")
+    assert "steps[0].params.journeys" in err.value.message and "found unknown: login" in err.value.message
