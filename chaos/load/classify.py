@@ -22,8 +22,8 @@ def classify(status: int, headers: Mapping[str, str]) -> int:
     A 2xx/3xx answer without either marker header is an `error`: something other than the ENT answered,
     and claiming it as availability would flatter the stack.
     """
-    if status == 429 or (status == 503 and RETRY_AFTER in headers):
-        return SHED
+    if status == 429 or (status == 503 and RETRY_AFTER in headers) or (status >= 400 and SHED_HEADER in headers):
+        return SHED  # refused on purpose: rate limit, waiting room, the geo filter's 403 (X-ENT-Shed)
     if 200 <= status < 400:
         if FALLBACK_HEADER in headers and status < 300:
             return FALLBACK
@@ -35,7 +35,7 @@ def classify(status: int, headers: Mapping[str, str]) -> int:
 def classify_by_status(status: int, headers: Mapping[str, str]) -> int:
     """For a stack that is not the ENT (no marker headers): a 2xx/3xx answer is served by the app, unless it says
     it is the fallback; 429, or 503 with Retry-After, is shed; anything else is an error."""
-    if status == 429 or (status == 503 and RETRY_AFTER in headers):
+    if status == 429 or (status == 503 and RETRY_AFTER in headers) or (status >= 400 and SHED_HEADER in headers):
         return SHED
     if 200 <= status < 400:
         return FALLBACK if FALLBACK_HEADER in headers and status < 300 else APP

@@ -216,3 +216,14 @@ def test_a_journey_request_gets_every_header_and_the_flood_only_the_markers() ->
     assert set(flood) <= {"x-ent-replica", "x-ent-fallback", "x-ent-shed", "retry-after", "x-ent-datacenter"}
     assert "x-ent-replica" in flood
     assert cached == 1  # only the flood's answer was remembered
+
+
+def test_what_the_edge_refuses_on_purpose_is_shed_and_a_bare_error_is_not() -> None:
+    from chaos.load.classify import CLASSIFIERS, ERROR, SHED
+
+    for by in ("markers", "status"):
+        classify_as = CLASSIFIERS[by]
+        assert classify_as(403, {"x-ent-shed": "geo-filter"}) == SHED  # the geo filter
+        assert classify_as(429, {}) == SHED and classify_as(503, {"retry-after": "2"}) == SHED
+        assert classify_as(503, {}) == ERROR  # an edge whose replicas drown: a failure, not a refusal
+        assert classify_as(403, {}) == ERROR
