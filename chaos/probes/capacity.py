@@ -77,8 +77,7 @@ class Capacity(Probe[_CapacityParams]):
         good = goodput_series(stats, 0, seconds, p.slo_ms)
         best, _ = best_and_worst_mean(good, p.smooth_s)
         offered = [w.total if (w := stats.second(s)) is not None else 0 for s in range(seconds)]
-        p95 = [_p95_app(stats, s) for s in range(seconds)]
-        knee = next((s for s in range(seconds - 1) if p95[s] > p.slo_ms and p95[s + 1] > p.slo_ms), None)
+        knee, knee_by = knee_of(stats, seconds, p.slo_ms)
         if best <= 0:
             raise ProbeFailed(f"the stack served nothing within {p.slo_ms:g} ms during the ramp", where="capacity",
                               fix="is it still busy with an earlier load? check `entchaos stack status`")
@@ -88,7 +87,8 @@ class Capacity(Probe[_CapacityParams]):
                               f"{p.slo_ms:g} ms to the end)", where="capacity", fix="raise `to_rps`")
         capacity = capacity_from(good, offered, knee, p.smooth_s)
         log.info("capacity_measured", capacity_rps=round(capacity, 1), best_rps=round(best, 1), slo_ms=p.slo_ms,
-                 knee_offered_rps=None if knee is None else offered[knee], knee_s=knee)
+                 knee_offered_rps=None if knee is None else offered[knee], knee_s=knee,
+                 knee_by=knee_by)
         return round(capacity, 1)
 
 
@@ -112,6 +112,31 @@ def _sustained(good: list[int], offered: list[int], smooth_s: int) -> float | No
         if o > 1.1 * g:
             means.append(g / smooth_s)
     return statistics.median(means) if means else None
+
+
+def knee_of(stats: LoadStats, seconds: int, slo_ms: float) -> tuple[int | None, str | None]:
+    """The first of two seconds in a row where the app's p95 broke the SLO, or where most requests failed; and
+    which. A collapse is a knee too: most requests failing (timeouts, errors; a shed answer is a protection
+    working) while the few the app still answers stay fast. Seen on the unprotected stack: the latency knee came at
+    11 s, after seconds of timeouts, and their near-zero goodput was taken for its capacity (0.6 req/s)."""
+    p95 = [_p95_app(stats, s) for s in range(seconds)]
+    slow = next((s for s in range(seconds - 1) if p95[s] > slo_ms and p95[s + 1] > slo_ms), None)
+    failing = [_failed_share(stats, s) for s in range(seconds)]
+    collapse = next((s for s in range(seconds - 1) if failing[s] > 0.5 and failing[s + 1] > 0.5), None)
+    if slow is None and collapse is None:
+        return None, None
+    if collapse is None or (slow is not None and slow <= collapse):
+        return slow, "latency"
+    return collapse, "failures"
+
+
+def _failed_share(stats: LoadStats, sec: int) -> float:
+    """The share of a second's requests that failed (timeouts, errors, refused connections; not shed)."""
+    second = stats.second(sec)
+    if second is None or not second.total:
+        return 0.0
+    failed = sum(n for cls, n in second.failed_by_class().items() if cls != "shed")
+    return failed / second.total
 
 
 def _p95_app(stats: LoadStats, sec: int) -> float:
