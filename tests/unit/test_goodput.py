@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chaos.errors import ProbeFailed
@@ -125,10 +127,9 @@ def test_a_ramp_that_never_saturates_measures_no_capacity() -> None:
         thread.join(5)
 
 
-def test_a_collapse_into_timeouts_is_a_knee_even_when_the_few_answers_stay_fast() -> None:
-    from chaos.load.classify import APP, SHED, TIMEOUT
+def _ramp_of(answer: Any) -> Any:
+    """8 seconds of 100 requests each; `answer(sec, i)` gives each one's class and latency."""
     from chaos.load.stats import LoadStats
-    from chaos.probes.capacity import knee_of
 
     stats = LoadStats()
     stats.start, stats.start_unix = 0.0, 1000.0
@@ -136,16 +137,17 @@ def test_a_collapse_into_timeouts_is_a_knee_even_when_the_few_answers_stay_fast(
     for sec in range(8):
         for i in range(100):
             t = sec + i / 100
-            if sec < 3 or i < 5:
-                stats.record(0, APP, False, t, t + 0.02)  # fast app answers (the few, from second 3 on)
-            else:
-                stats.record(0, TIMEOUT, False, t, t + 5.0)
-    assert knee_of(stats, 8, 1000.0) == (3, "failures")
-    shed = LoadStats()
-    shed.start, shed.start_unix = 0.0, 1000.0
-    shed.step_id("login.login")
-    for sec in range(8):
-        for i in range(100):
-            t = sec + i / 100
-            shed.record(0, APP if sec < 3 or i < 20 else SHED, False, t, t + 0.02)  # a protected stack sheds
+            cls, latency = answer(sec, i)
+            stats.record(0, cls, False, t, t + latency)
+    return stats
+
+
+def test_a_collapse_into_timeouts_is_a_knee_even_when_the_few_answers_stay_fast() -> None:
+    from chaos.load.classify import APP, SHED, TIMEOUT
+    from chaos.probes.capacity import knee_of
+
+    # From second 3 on, 95 % time out while the app's few answers stay fast (its p95 never breaks the SLO).
+    collapse = _ramp_of(lambda sec, i: (APP, 0.02) if sec < 3 or i < 5 else (TIMEOUT, 5.0))
+    assert knee_of(collapse, 8, 1000.0) == (3, "failures")
+    shed = _ramp_of(lambda sec, i: (APP if sec < 3 or i < 20 else SHED, 0.02))  # a protected stack sheds
     assert knee_of(shed, 8, 1000.0) == (None, None)
