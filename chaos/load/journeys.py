@@ -58,7 +58,6 @@ class JourneyContext:
     host_header: str
     timeout_s: float
     think_s: float = 0.0
-    flood_path: str | None = None  # replaces the path of a constant journey (`--path`)
     rng: random.Random = field(default_factory=random.Random)
     step_ids: Mapping[str, int] = field(default_factory=dict)  # step name -> LoadStats step id
 

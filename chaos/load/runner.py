@@ -143,7 +143,7 @@ class LoadRunner:
         )
         stats = self.stats
         mix = Mix(spec.mix, rng, catalog(spec.journeys_file))
-        ctx = JourneyContext(pool, stats, self.ledger, netloc, spec.timeout_s, spec.think_s, spec.flood_path, rng)
+        ctx = JourneyContext(pool, stats, self.ledger, netloc, spec.timeout_s, spec.think_s, rng)
         ctx.step_ids = {s.name: stats.step_id(s.name) for s in mix.steps}
         # Constant journeys (the flood): their bytes built once, their step id carried by the request.
         fast = {j.name: (j.constant_request(netloc, spec.flood_path), ctx.step_ids[j.steps[0].name])

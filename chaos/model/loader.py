@@ -190,18 +190,27 @@ def _resolve_profile_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runboo
     if load is None or not load.profile or not load.profile.startswith("file:"):
         return runbook, []
     where = ("load", "profile")
-    folder = _folder_of(locate.file(where))
-    path = (folder / load.profile.removeprefix("file:")).resolve()
-    if not path.is_relative_to(folder):
-        return runbook, [locate.problem(where, f"expected a profile file inside the runbook's folder {clip(folder)}, "
-                                        f"found {clip(load.profile)} (outside it)")]
-    if not path.is_file():
-        return runbook, [locate.problem(where, f"expected a profile file, found no file at {clip(str(path), 120)}")]
+    path, problem = _file_in_folder(load.profile.removeprefix("file:"), load.profile, where, "profile", locate)
+    if problem is not None:
+        return runbook, [problem]
     try:
         load_profile(path, duration_s=load.duration_s, max_rate=MAX_SCALE if load.scale_by else MAX_RATE)
     except InvalidInput as exc:
         return runbook, [locate.problem(where, f"{clip(exc.message, 300)}")]
     return runbook.model_copy(update={"load": load.model_copy(update={"profile": f"file:{path}"})}), []
+
+
+def _file_in_folder(relative: str, written: str, where: Loc, what: str, locate: Locator) -> tuple[Path, Problem | None]:
+    """A file a runbook names, relative to the folder of the runbook that writes it and inside it (no `..`, no
+    absolute path or symbolic link out of it); the problem when it is outside or missing."""
+    folder = _folder_of(locate.file(where))
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder):
+        return path, locate.problem(where, f"expected a {what} file inside the runbook's folder {clip(folder)}, "
+                                    f"found {clip(written)} (outside it)")
+    if not path.is_file():
+        return path, locate.problem(where, f"expected a {what} file, found no file at {clip(str(path), 120)}")
+    return path, None
 
 
 def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbook, list[Problem]]:
@@ -214,15 +223,10 @@ def _resolve_journeys_file(runbook: m.Runbook, locate: Locator) -> tuple[m.Runbo
     if load is None:
         return runbook, _capacity_problems(runbook, journey_names(None), locate)
     if load.journeys_file is not None:
-        where = ("load", "journeys_file")
-        folder = _folder_of(locate.file(where))
-        path = (folder / load.journeys_file).resolve()
-        if not path.is_relative_to(folder):
-            return runbook, [locate.problem(where, f"expected a journeys file inside the runbook's folder "
-                                            f"{clip(folder)}, found {clip(load.journeys_file)} (outside it)")]
-        if not path.is_file():
-            return runbook, [locate.problem(where, f"expected a journeys file, found no file at "
-                                            f"{clip(str(path), 120)}")]
+        path, problem = _file_in_folder(load.journeys_file, load.journeys_file, ("load", "journeys_file"),
+                                        "journeys", locate)
+        if problem is not None:
+            return runbook, [problem]
     try:
         names = journey_names(path)
     except InvalidInput as exc:
