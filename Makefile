@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: lint-tools example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: fleet-up fleet-down fleet-status lint-tools example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -41,6 +41,17 @@ docs-check: venv
 	$(PY) scripts/module_map.py --check
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
+
+# The test fleet: the ENT stack as SSH hosts reached by Ansible; `fleet-up` writes its inventory
+# (.entchaos/fleet/entchaos-fleet/inventory.yaml) for `entchaos plan|run RUNBOOK --inventory FILE`.
+fleet-up: setup
+	$(ENTCHAOS) fleet up
+
+fleet-down: venv
+	$(ENTCHAOS) fleet down
+
+fleet-status: venv
+	$(ENTCHAOS) fleet status
 
 stack-up: setup
 	$(ENTCHAOS) stack up

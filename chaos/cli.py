@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the commands import what they use when they run: `entchaos 
     from chaos.engine.recover import Recovery
     from chaos.journal import RunView
     from chaos.stack.compose import ComposeStack
+    from chaos.stack.interface import Stack
 
 
 # `--project` and `--compose-file`, declared once for every command that takes them; each help says where the
@@ -31,6 +32,7 @@ STACK_OPTION_HELP = {
 }
 
 
+DEFAULT_FLEET = "entchaos-fleet"
 REPORTS_HELP = "where runs write their reports (default: $ENTCHAOS_REPORTS_DIR, else ./reports here)"
 
 
@@ -115,6 +117,42 @@ def cmd_load(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_fleet_up(args: argparse.Namespace) -> int:
+    """`entchaos fleet up`: the test fleet built, started, ready; its inventory written and printed."""
+    from chaos.stack.fleet import Fleet, fleet_up
+
+    inventory = fleet_up(Fleet(args.project or DEFAULT_FLEET))
+    print(f"fleet ready: inventory {inventory}")
+    print(f"next: entchaos plan runbooks/datacenter-fire.yaml --inventory {inventory}")
+    return 0
+
+
+def cmd_fleet_down(args: argparse.Namespace) -> int:
+    """`entchaos fleet down`: every host, network and volume of the test fleet removed, its key and inventory."""
+    from chaos.stack.fleet import Fleet, fleet_down
+
+    fleet = Fleet(args.project or DEFAULT_FLEET)
+    fleet_down(fleet)
+    print(f"fleet {fleet.project}: every host, network and volume removed")
+    return 0
+
+
+def cmd_fleet_status(args: argparse.Namespace) -> int:
+    """`entchaos fleet status`: each host asked over SSH (Ansible) whether it answers and its service runs."""
+    from chaos.stack.fleet import Fleet
+    from chaos.stack.hosts import host_status
+
+    fleet = Fleet(args.project or DEFAULT_FLEET)
+    if not fleet.inventory.is_file():
+        print(f"entchaos: fleet {fleet.project} is not up (no {fleet.inventory}): `entchaos fleet up`", file=sys.stderr)
+        return 4
+    rows = host_status(fleet.inventory)
+    width = max(len(r.host) for r in rows)
+    for row in rows:
+        print(f"{row.host:<{width}}  {row.datacenter:<12} {row.describe()}")
+    return 0 if all(r.healthy for r in rows) else 1
+
+
 def _strip_options(argv: list[str], names: set[str]) -> list[str]:
     """Drop `--name value` and `--name=value` for the given options (they are set for the container)."""
     kept, skip = [], False
@@ -159,21 +197,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """`entchaos plan`: what the runbook will hit, in what order, resolved on the running stack."""
-    from chaos.launch import plan, stack_for, validate
+    from chaos.launch import plan, stack_of, validate
 
     runbook = validate(args.runbook)
-    print(plan(runbook, stack_for(runbook, args.project, args.compose_file)).render())
+    print(plan(runbook, stack_of(runbook, args.project, args.compose_file, args.inventory)).render())
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`entchaos run`: the runbook run, its verdict printed; the exit code is the verdict's."""
-    from chaos.launch import reports_root, run, stack_for, validate
+    from chaos.launch import reports_root, run, stack_of, validate
 
     runbook = validate(args.runbook, quick=args.quick)
     from chaos.report.console import verdict_text
 
-    result = run(runbook, stack_for(runbook, args.project, args.compose_file), gameday=args.gameday,
+    result = run(runbook, stack_of(runbook, args.project, args.compose_file, args.inventory), gameday=args.gameday,
                  reports_dir=reports_root(args.reports_dir))
     summary_path = result.folder / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {
@@ -247,7 +285,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     if args.run is None:  # every run of the project with a fault left, killed at any moment
         reports = reports_root(args.reports_dir)
         everything = recover_everything(reports, project=args.project, compose_file=args.compose_file,
-                                        on_found=_print_found)
+                                        inventory=args.inventory, on_found=_print_found)
         for holder in everything.busy.values():
             print(f"entchaos: not recovered: {holder}; a live run rolls back itself when it ends "
                   "(or on SIGTERM): run `entchaos recover` again after it", file=sys.stderr)
@@ -258,7 +296,13 @@ def cmd_recover(args: argparse.Namespace) -> int:
         return 0 if everything.ok else 4
     folder = Path(args.run)
     run = read_run(folder if folder.is_dir() else folder.parent)
-    stack = stack_of_run(run.project, run.runbook_path, project=args.project, compose_file=args.compose_file)
+    stack: Stack
+    if args.inventory:
+        from chaos.stack.inventory import InventoryStack
+
+        stack = InventoryStack.from_file(args.inventory, args.project)
+    else:
+        stack = stack_of_run(run.project, run.runbook_path, project=args.project, compose_file=args.compose_file)
     recovery = recover_run(folder, stack)
     if not recovery.reverted and not recovery.gone and recovery.ok:
         print(f"{folder}: nothing left to revert")
@@ -331,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("runbook")
         add_stack_options(p, "runbook")
+        p.add_argument("--inventory", default=None, metavar="FILE",
+                       help="the stack is this Ansible inventory of hosts, not a compose project (docs/fleet.md)")
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
@@ -367,7 +413,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one run's report folder (default: every run under the reports dir with a fault left)")
     r.add_argument("--reports-dir", default=None, help="where to look for killed runs (default: as `run` writes)")
     add_stack_options(r, "journal")
+    r.add_argument("--inventory", default=None, metavar="FILE",
+                   help="the runs were on this Ansible inventory's hosts (their faults are reverted over SSH)")
     r.set_defaults(func=cmd_recover)
+
+    f = sub.add_parser("fleet", help="the test fleet: the ENT stack as SSH hosts, with its Ansible inventory")
+    fleet_sub = f.add_subparsers(dest="fleet_command", required=True)
+    for name, func, text in (
+        ("up", cmd_fleet_up, "build, start and wait for the test fleet; write its inventory"),
+        ("down", cmd_fleet_down, "remove the test fleet: hosts, networks, volumes, its key and inventory"),
+        ("status", cmd_fleet_status, "each host: does it answer over SSH, is its service running"),
+    ):
+        p = fleet_sub.add_parser(name, help=text)
+        p.add_argument("--project", default=None, help="the fleet's compose project (default: entchaos-fleet)")
+        p.set_defaults(func=func)
 
     from chaos.load.cli_args import add_load_arguments
 

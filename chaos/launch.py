@@ -18,7 +18,7 @@ from chaos.engine.manual import Unattended
 from chaos.engine.plan import Plan, make_plan
 from chaos.engine.recover import Recovery, RecoveryAll, recover, recover_all
 from chaos.engine.result import RunResult
-from chaos.errors import ChaosError, InvalidInput
+from chaos.errors import ChaosError, InvalidInput, UnsupportedFault
 from chaos.gameday.operator import ConsoleOperator
 from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
@@ -29,11 +29,13 @@ from chaos.load.schedule import from_spec, profile
 from chaos.log import get_logger
 from chaos.model import runbook as m
 from chaos.model.loader import load_runbook
+from chaos.remediation.host_runner import HostPlaybooks
 from chaos.remediation.runner import AnsiblePlaybooks, available
 from chaos.report.console import ConsoleView
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack, compose_file_of
 from chaos.stack.endpoint import host_url, inside_url
 from chaos.stack.interface import Stack
+from chaos.stack.inventory import InventoryStack
 
 log = get_logger(__name__)
 
@@ -75,6 +77,9 @@ def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad
     """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
     container."""
     handle: HostProcessLoad | RemoteLoad
+    if load.source != "host" and stack.backend != "compose":
+        raise UnsupportedFault(f"load from {load.source!r} (a client container) needs a compose stack",
+                               where=f"project {stack.project}", fix="use `load: {source: host}` on an inventory")
     if load.source == "host":
         spec = spec_from_runbook(load, host_url(stack, load.target), served_by(load, stack))
         spec.validate()
@@ -108,10 +113,23 @@ def stack_for(runbook: m.Runbook, project: str | None = None, compose_file: str 
     return ComposeStack.from_env(project or (spec.project if spec else None), file)
 
 
-def plan(runbook: m.Runbook, stack: ComposeStack) -> Plan:
+def stack_of(runbook: m.Runbook, project: str | None = None, compose_file: str | None = None,
+             inventory: str | None = None) -> Stack:
+    """`stack_for`, or with `inventory` the inventory backend (an Ansible inventory of hosts)."""
+    if inventory:
+        if compose_file:
+            raise InvalidInput("--inventory and --compose-file name two different stacks", where="command line",
+                               fix="give one of them")
+        return InventoryStack.from_file(inventory, project)
+    return stack_for(runbook, project, compose_file)
+
+
+def plan(runbook: m.Runbook, stack: Stack) -> Plan:
     """What will be hit, resolved on the running stack; with no Docker engine, the runbook's selectors only."""
     from chaos.stack.docker_api import DockerUnavailable, docker_client
 
+    if stack.backend != "compose":  # an inventory says what it has without asking anything
+        return make_plan(runbook, stack)
     try:
         docker_client()
     except DockerUnavailable as exc:
@@ -119,14 +137,23 @@ def plan(runbook: m.Runbook, stack: ComposeStack) -> Plan:
     return make_plan(runbook, stack)
 
 
-def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
+def playbooks_for(stack: Stack) -> AnsiblePlaybooks | HostPlaybooks | None:
+    """The remediation playbooks of the stack's backend: through Docker on compose, over SSH on an inventory."""
+    if isinstance(stack, ComposeStack):
+        return AnsiblePlaybooks(stack, STATE_DIR / "playbooks")
+    if isinstance(stack, InventoryStack):
+        return HostPlaybooks(stack)
+    return None
+
+
+def run(runbook: m.Runbook, stack: Stack, *, gameday: bool = False,
         reports_dir: Path | None = None) -> RunResult:
     """Run `runbook` on `stack` with the real parts: the journal and reports land in `reports_dir`."""
     return Engine(
         runbook,
         stack,
         load_factory=load_factory,
-        playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
+        playbooks=playbooks_for(stack),
         operator=ConsoleOperator() if gameday else Unattended(),
         listeners=[console_view()],
         reports_dir=reports_dir or reports_root(),
@@ -134,9 +161,9 @@ def run(runbook: m.Runbook, stack: ComposeStack, *, gameday: bool = False,
     ).run()
 
 
-def recover_run(folder: str | Path, stack: ComposeStack) -> Recovery:
+def recover_run(folder: str | Path, stack: Stack) -> Recovery:
     """Revert what the run in `folder` left in `stack`, from its journal."""
-    return recover(folder, stack, playbooks=AnsiblePlaybooks(stack, STATE_DIR / "playbooks"),
+    return recover(folder, stack, playbooks=playbooks_for(stack),
                    listeners=[console_view()], state_dir=STATE_DIR, known_playbooks=available())
 
 
@@ -154,8 +181,15 @@ def stack_of_run(run_project: str | None, runbook_path: str | None, *, project: 
 
 
 def recover_everything(reports_dir: Path, *, project: str | None = None, compose_file: str | None = None,
+                       inventory: str | None = None,
                        on_found: Callable[[RunView], None] | None = None) -> RecoveryAll:
-    """`recover_all` on the real parts: the compose stack of each run, ansible-runner, the console view."""
+    """`recover_all` on the real parts: the compose stack of each run (or the inventory's hosts, for the runs of
+    its project), ansible-runner, the console view."""
+    if inventory:
+        hosts = InventoryStack.from_file(inventory, project)
+        return recover_all(reports_dir, lambda run: hosts, project=hosts.project, playbooks_for=HostPlaybooks,
+                           listeners=[console_view()], state_dir=STATE_DIR, known_playbooks=available(),
+                           on_found=on_found)
     return recover_all(
         reports_dir,
         lambda run: stack_of_run(run.project, run.runbook_path, project=project, compose_file=compose_file),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.errors import EnvironmentProblem, InvalidInput
+from chaos.errors import EnvironmentProblem, InvalidInput, UnsupportedFault
 from chaos.faults.base import FAULTS, Fault
 from chaos.located import dotted
 from chaos.model import runbook as m
@@ -103,7 +103,7 @@ class _Planner:
                 return PlannedStep(phase, step, f"{step.fault} on the containers labelled {labels}{count}",
                                    fault=fault)
             targets = select_targets(self.stack, step)
-            return PlannedStep(phase, step, fault.describe(targets), targets, fault=fault)
+            return PlannedStep(phase, step, fault.describe(targets, self.stack), targets, fault=fault)
         if isinstance(step, m.WaitForStep):
             p = self.probe(step.wait_for, step.params)
             text = f"wait until {p.describe()} {step.until.describe()} (at most {step.timeout_s:g} s)"
@@ -190,6 +190,24 @@ def check_environment(plan: Plan, stack: Stack) -> None:
     """
     for planned in plan.steps:
         if planned.fault is not None:
+            check_backend("fault", planned.fault.name, planned.fault.backends, planned.step_id, stack)
             planned.fault.check_supported(stack)
+        elif isinstance(planned.step, m.PlaybookStep) and stack.backend == "inventory":
+            from chaos.remediation.host_runner import host_playbooks
+
+            if planned.step.playbook not in host_playbooks():
+                check_backend("playbook", planned.step.playbook, ("compose",), planned.step_id, stack)
     for probe in plan.probes.values():
+        check_backend("probe", probe.name, probe.backends, None, stack)
         probe.check_supported(stack)
+
+
+def check_backend(kind: str, name: str, backends: tuple[str, ...], step_id: str | None, stack: Stack) -> None:
+    """`UnsupportedFault` when `name` has no implementation on the stack's backend."""
+    if stack.backend in backends:
+        return
+    where = f"step {step_id}: " if step_id else ""
+    raise UnsupportedFault(
+        f"{where}{kind} {name} is not implemented on the {stack.backend} backend (only on: {', '.join(backends)})",
+        where=f"project {stack.project}",
+        fix="run this runbook on a compose stack; docs/fleet.md lists what the inventory backend runs today")

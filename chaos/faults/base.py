@@ -103,6 +103,13 @@ def poll_effect(check: Callable[[], Effect], *, deadline_s: float, interval_s: f
                                     "waited_s": round(stats.get("delay_since_first_attempt", 0.0), 3)})
 
 
+def target_names(targets: Sequence[TargetRef], stack: Stack | None = None) -> str:
+    """`app-sbg-1, db-sbg`; on an inventory's hosts `app-sbg-1 on sbg-app-1, …`."""
+    if stack is not None and stack.backend == "inventory":
+        return ", ".join(f"{t.service} on {t.name}" for t in targets) or "nothing"
+    return ", ".join(t.service for t in targets) or "nothing"
+
+
 @dataclass
 class FaultContext:
     """What inject and revert get. `abort` is set when the run must stop: long operations should watch it."""
@@ -128,11 +135,11 @@ class Fault(Parametrised[P], ABC):
 
     name: ClassVar[str]
     destructive: ClassVar[bool] = False  # nothing comes back by itself: the runbook names the rebuild step
+    backends: ClassVar[tuple[str, ...]] = ("compose",)  # the stacks it is implemented on (`Stack.backend`)
 
-    def describe(self, targets: Sequence[TargetRef]) -> str:
-        """One line for `plan`: what this fault does to which targets."""
-        names = ", ".join(t.service for t in targets) or "nothing"
-        return f"{self.name} on {names}"
+    def describe(self, targets: Sequence[TargetRef], stack: Stack | None = None) -> str:
+        """One line for `plan`: what this fault does to which targets (on hosts: each service's host too)."""
+        return f"{self.name} on {target_names(targets, stack)}"
 
     def check_supported(self, stack: Stack) -> None:
         """Raise `UnsupportedFault` when this fault cannot run here (checked before the run starts)."""

@@ -48,6 +48,8 @@ class Probe(Parametrised[P], ABC):
     decorate with `@register_probe("name")`."""
 
     name: ClassVar[str]
+    # The stacks it measures on (`Stack.backend`): most probes ask only for published addresses.
+    backends: ClassVar[tuple[str, ...]] = ("compose", "inventory")
 
     def describe(self) -> str:
         """`name(key=value, …)`: the probe and its parameters, for `plan` and the reports."""

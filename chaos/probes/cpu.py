@@ -32,6 +32,8 @@ class _Params(BaseModel):
 class CpuUtilisation(Probe[_Params]):
     """The busiest container of `role` over `sample_s`: its CPU time over the time it may use (1.0 = saturated)."""
 
+    backends = ("compose",)  # the engine's container statistics
+
     def measure(self, ctx: ProbeContext) -> Measurement:
         p = self.params
         ids = [t.id for t in ctx.stack.targets() if t.role == p.role and t.status == "running"]

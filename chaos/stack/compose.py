@@ -65,6 +65,7 @@ class ComposeStack:
     project: str = DEFAULT_PROJECT
     compose_file: Path = BUNDLED_COMPOSE_FILE
     env: Mapping[str, str] = field(default_factory=dict)
+    backend = "compose"
 
     @classmethod
     def from_env(cls, project: str | None = None, compose_file: str | Path | None = None) -> ComposeStack:

@@ -79,8 +79,9 @@ def node_state(stack: Stack, service: str) -> NodeState:
 
 
 def db_services(stack: Stack) -> list[str]:
-    """The running database services, sorted."""
-    return sorted(t.service for t in stack.targets() if t.role == "db" and t.status == "running")
+    """The running database services, sorted (on an inventory, every one: a host's state is known only by asking,
+    and an unreachable node is a state of `node_state`, not an error)."""
+    return sorted(t.service for t in stack.targets() if t.role == "db" and t.status in ("running", "unknown"))
 
 
 def current_primary(stack: Stack) -> str:

@@ -30,10 +30,11 @@ class ImageSpec:
     context: Path
     dockerfile: str = "Dockerfile"  # relative to the context
     sources: tuple[Path, ...] = ()  # what decides a rebuild; default: the whole context
+    base: str = BASE_IMAGE  # the image it is built FROM (the Dockerfile's BASE_IMAGE argument)
 
     def context_hash(self, base_id: str = "") -> str:
         """A digest of the base image and of every source file: the image is rebuilt when it changes."""
-        digest = hashlib.sha256(f"{BASE_IMAGE}@{base_id}".encode())
+        digest = hashlib.sha256(f"{self.base}@{base_id}".encode())
         for root in self.sources or (self.context,):
             files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
             for path in files:
@@ -60,6 +61,14 @@ IMAGES = (
 )
 
 
+# The test fleet's hosts: each FROM the stack's image of its role, plus sshd and an init script (fixtures/fleet).
+FLEET_IMAGES = tuple(
+    ImageSpec(f"entchaos/fleet-{role}:latest", FIXTURES / "fleet" / "host", base=f"entchaos/{image}:latest")
+    for role, image in (("edge", "edge"), ("fallback", "fallback"), ("app", "ent-app"), ("db", "postgres"),
+                        ("loadgen", "client"))
+)
+
+
 def current_hash(tag: str) -> str | None:
     """The context hash the image was built from (None when there is no such image)."""
     try:
@@ -72,10 +81,10 @@ def current_hash(tag: str) -> str | None:
 def build_image(spec: ImageSpec, *, force: bool = False, no_cache: bool = False) -> bool:
     """Build one image; returns False when it was already up to date."""
     try:
-        base_id = docker_client().images.get(BASE_IMAGE).id
+        base_id = docker_client().images.get(spec.base).id
     except ImageNotFound as exc:
         raise EnvironmentProblem(
-            f"base image {BASE_IMAGE} is missing", fix="run `make setup` (it builds it with debootstrap)"
+            f"base image {spec.base} is missing", fix="run `make setup` (it builds it with debootstrap)"
         ) from exc
     # A new base image (or a changed source) rebuilds; nothing else does.
     wanted = spec.context_hash(base_id)
@@ -92,7 +101,7 @@ def build_image(spec: ImageSpec, *, force: bool = False, no_cache: bool = False)
             path=str(spec.context),
             dockerfile=spec.dockerfile,
             tag=spec.tag,
-            buildargs={"BASE_IMAGE": BASE_IMAGE},
+            buildargs={"BASE_IMAGE": spec.base},
             labels={HASH_LABEL: wanted},
             network_mode="host",
             rm=True,
@@ -121,3 +130,9 @@ def build_image(spec: ImageSpec, *, force: bool = False, no_cache: bool = False)
 def build_all(*, force: bool = False, no_cache: bool = False) -> list[str]:
     """Build every image that is out of date (all of them with `force`); the tags built."""
     return [spec.tag for spec in IMAGES if build_image(spec, force=force or no_cache, no_cache=no_cache)]
+
+
+def build_fleet(*, force: bool = False) -> list[str]:
+    """The stack's images, then the test fleet's hosts built FROM them (those out of date); the tags built."""
+    built = build_all()
+    return built + [spec.tag for spec in FLEET_IMAGES if build_image(spec, force=force)]

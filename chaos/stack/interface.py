@@ -2,8 +2,9 @@
 
 `Stack` is all of it: a second backend (an Ansible inventory, Kubernetes) implements these methods, and every
 fault and probe that asks only them works there too. `chaos.stack.compose.ComposeStack` is the compose backend;
-`tests.fakes.FakeStack` the in-memory one for unit tests. (Some faults also act on container ids through the
-docker helpers of `chaos.stack.containers`: those faults are compose-only until a second backend exists.)
+`tests.fakes.FakeStack` the in-memory one for unit tests; `chaos.stack.inventory.InventoryStack` an Ansible
+inventory of hosts. (Faults that act on container ids through the docker helpers of `chaos.stack.containers` say
+so with their `backends`: the engine refuses them on another backend before anything is injected.)
 
 Two target types, on purpose: `Target` is a container as the backend sees it now; `TargetRef` is a target as
 the journal keeps it (see its docstring for why it differs).
@@ -70,6 +71,7 @@ class Stack(Protocol):
     """Everything a fault, a probe or the engine may ask of the stack under test."""
 
     project: str  # the name that scopes every container, network and volume of this stack
+    backend: str  # "compose" or "inventory": which implementation a fault, probe or playbook needs
 
     def targets(self) -> list[Target]:
         """Every container of the stack, chaos-allowed or not, running or not, sorted by service."""

@@ -1,0 +1,124 @@
+"""Asking an inventory's hosts, over SSH, through ansible-runner: the playbooks of `playbooks/hosts/`.
+
+Only the inventory backend's hosts are reached this way; the compose backend asks the Docker engine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.errors import PlaybookFailed
+from chaos.log import get_logger
+from chaos.stack.compose import PROJECT_ROOT
+from chaos.stack.inventory import InventoryStack
+
+log = get_logger(__name__)
+
+HOST_PLAYBOOKS = PROJECT_ROOT / "playbooks" / "hosts"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """One host as it answered: reachable or not, and each service's state (`running`, `stopped`)."""
+
+    host: str
+    datacenter: str
+    reachable: bool
+    services: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.reachable and all(state == "running" for state in self.services.values())
+
+    def describe(self) -> str:
+        if not self.reachable:
+            return f"unreachable: {self.error or 'no answer'}"
+        listed = ", ".join(f"{name} {state}" for name, state in sorted(self.services.items()))
+        return f"answers over SSH; {listed or 'no service'}"
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """What a host playbook's run gave: per host, the results of each task it ran, and who was unreachable."""
+
+    status: str
+    rc: int
+    results: Mapping[str, list[dict[str, Any]]]  # host -> the `res` of each task that ran on it
+    unreachable: Mapping[str, str]  # host -> why
+    failed: Mapping[str, str]  # host -> the failing task's message
+
+
+def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[str, Any] | None = None,
+                      limit: str | None = None, timeout_s: int = 300) -> HostRun:
+    """`playbooks/hosts/<name>.yml` on the inventory's hosts (or the `limit` pattern): every host's results."""
+    import ansible_runner  # heavy import, only when hosts are asked
+
+    from chaos.remediation.runner import extravars_text
+
+    private = Path(tempfile.mkdtemp(prefix=f"entchaos-hosts-{name}-"))
+    (private / "env").mkdir()
+    (private / "env" / "extravars").write_text(extravars_text(dict(extravars or {})))
+    started = time.monotonic()
+    runner = ansible_runner.run(
+        private_data_dir=str(private),
+        playbook=str(HOST_PLAYBOOKS / f"{name}.yml"),
+        inventory=str(Path(inventory).resolve()),
+        limit=limit,
+        envvars={
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_HOST_KEY_CHECKING": "0",
+            "ANSIBLE_FORKS": "20",
+            "ANSIBLE_TIMEOUT": "10",
+            "ANSIBLE_SSH_RETRIES": "2",
+        },
+        quiet=True,
+        timeout=timeout_s,
+    )
+    results: dict[str, list[dict[str, Any]]] = {}
+    unreachable: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for event in runner.events:
+        data = event.get("event_data") or {}
+        host, res = data.get("host"), data.get("res") or {}
+        if not host:
+            continue
+        if event.get("event") == "runner_on_ok":
+            results.setdefault(host, []).append({"task": data.get("task"), **res})
+        elif event.get("event") == "runner_on_unreachable":
+            unreachable[host] = str(res.get("msg", "unreachable")).strip()[:300]
+        elif event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
+            failed[host] = str(res.get("stderr") or res.get("msg") or res)[:300].strip()
+    log.info("host_playbook_finished", playbook=name, status=runner.status, hosts=len(results),
+             unreachable=sorted(unreachable), failed=sorted(failed), seconds=round(time.monotonic() - started, 2))
+    return HostRun(runner.status, runner.rc, results, unreachable, failed)
+
+
+def host_status(inventory: str | Path) -> list[HostStatus]:
+    """Every host of the inventory: reachable over SSH, and its services running or stopped."""
+    stack = InventoryStack.from_file(inventory)
+    run = run_host_playbook("status", inventory)
+    if run.failed:
+        raise PlaybookFailed(f"asking the hosts failed on {', '.join(sorted(run.failed))}: "
+                             f"{next(iter(run.failed.values()))}", where=str(HOST_PLAYBOOKS / "status.yml"))
+    rows = []
+    for host in stack.hosts:
+        if host.name in run.unreachable or host.name not in run.results:
+            rows.append(HostStatus(host.name, host.datacenter, False, error=run.unreachable.get(host.name)))
+            continue
+        codes: dict[str, Any] = next(
+            (r["msg"] for r in run.results[host.name] if isinstance(r.get("msg"), dict)), {})
+        # LSB: 0 running, 3 not running; anything else is reported as the code.
+        states = {s.name: {0: "running", 3: "stopped"}.get(int(codes.get(s.name, -1)), f"status {codes.get(s.name)}")
+                  for s in host.services}
+        rows.append(HostStatus(host.name, host.datacenter, True, states))
+    return rows
