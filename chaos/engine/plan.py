@@ -125,10 +125,16 @@ def describe_playbook(step: m.PlaybookStep, stack: Stack | None) -> str:
     text = f"run playbook {step.playbook}" + (f" ({params})" if params else "")
     from chaos.stack.compose import ComposeStack
 
+    from chaos.stack.inventory import InventoryStack
+
     if isinstance(stack, ComposeStack):
         from chaos.remediation.facts import playbook_hits
 
         text += f": {playbook_hits(step.playbook, dict(step.extravars), stack)}"
+    elif isinstance(stack, InventoryStack):
+        from chaos.remediation.host_runner import host_playbook_hits
+
+        text += f": {host_playbook_hits(step.playbook, dict(step.extravars), stack)}"
     return text
 
 

@@ -33,6 +33,28 @@ def host_facts(stack: InventoryStack) -> dict[str, Any]:
     return {"stack_services": services, "sync_replication": "off" if "off" in sync else "on"}
 
 
+def host_playbook_hits(name: str, extravars: dict[str, Any], stack: InventoryStack) -> str:
+    """For `plan`: what the call will act on, from the same facts the playbook gets (no host is contacted)."""
+    values = typed_params(name, extravars).model_dump(mode="json")
+    services = host_facts(stack)["stack_services"]
+
+    def named(role: str, datacenter: str, *, inside: bool = True) -> str:
+        found = sorted(f"{s} on {info['host']}" for s, info in services.items()
+                       if info["role"] == role and (info["datacenter"] == datacenter) == inside)
+        return ", ".join(found) or "none"
+
+    if name == "failover-database":
+        failed = values["failed_datacenter"]
+        return f"kills {named('db', failed)} (over SSH); promotes the first of {named('db', failed, inside=False)}"
+    if name == "rebuild-datacenter":
+        dc = values["datacenter"]
+        dirs = sorted(f"{d} on {info['host']}" for s, info in services.items()
+                      if info["datacenter"] == dc and info["role"] == "db" for d in info["data_dirs"])
+        return (f"reconnects the hosts of {dc}; empties {', '.join(dirs) or 'no data directory'}; starts "
+                f"{named('db', dc)}, then {named('app', dc)}")
+    return "no version for an inventory's hosts: refused by `run`"
+
+
 class HostPlaybooks:
     """The engine's `PlaybookRunner` on an inventory's hosts (over SSH, through ansible-runner)."""
 

@@ -80,16 +80,33 @@ def test_the_datacenter_fire_is_planned_on_the_inventory(stack: InventoryStack) 
         ("sbg-app-1", "app-sbg-1"), ("sbg-app-1", "app-sbg-2"), ("sbg-db-1", "db-sbg")]
 
 
-def test_a_fault_with_no_host_implementation_is_refused_before_anything(stack: InventoryStack) -> None:
+def test_the_datacenter_fire_runs_on_hosts(stack: InventoryStack) -> None:
+    """Its fault, probes and playbooks all have a hosts version: nothing is refused."""
     plan = make_plan(validate(ROOT / "runbooks" / "datacenter-fire.yaml"), stack)
+    check_environment(plan, stack)
+    assert "cuts off hosts sbg-app-1, sbg-db-1 (SSH aside)" in plan.step("fire").description
+
+
+def test_what_has_no_host_implementation_is_refused_before_anything(stack: InventoryStack, tmp_path: Path) -> None:
+    runbook = tmp_path / "cut.yaml"
+    runbook.write_text("metadata: {name: cut}\n"
+                       "steps:\n  - {id: cut, fault: partition, target: {datacenter: sbg}, count: 1, duration_s: 5}\n")
+    plan = make_plan(validate(runbook), stack)
     with pytest.raises(UnsupportedFault) as caught:
         check_environment(plan, stack)
-    assert "step fire: fault datacenter-fire is not implemented on the inventory backend" in caught.value.message
+    assert "step cut: fault partition is not implemented on the inventory backend" in caught.value.message
+    cpu = tmp_path / "cpu.yaml"
+    cpu.write_text("metadata: {name: cpu}\nsteps:\n  - {id: busy, probe: cpu-utilisation, params: {role: app}}\n")
+    with pytest.raises(UnsupportedFault, match="probe cpu-utilisation is not implemented on the inventory"):
+        check_environment(make_plan(validate(cpu), stack), stack)
 
 
 def test_plan_and_run_take_an_inventory_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     runbook = str(ROOT / "runbooks" / "datacenter-fire.yaml")
     assert main(["plan", runbook, "--inventory", str(FLEET)]) == 0
-    assert "app-sbg-1, app-sbg-2, db-sbg" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kills app-sbg-1 on sbg-app-1, app-sbg-2 on sbg-app-1, db-sbg on sbg-db-1" in out
+    assert "failover-database (failed_datacenter=sbg): kills db-sbg on sbg-db-1 (over SSH); promotes the first of " \
+           "db-rbx on rbx-db-1" in out
     assert main(["plan", runbook, "--inventory", str(FLEET), "--compose-file", "x.yaml"]) == 2
     assert "--inventory and --compose-file" in capsys.readouterr().err
