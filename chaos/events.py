@@ -111,6 +111,7 @@ class LoadStopped(Event):
     kind: ClassVar[str] = "load_stopped"
     requests: int = 0
     failures: int = 0
+    generators: dict[str, dict[str, Any]] = field(default_factory=dict)  # host -> its own figures (a fleet's)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from chaos.errors import ChaosError, InvalidInput, UnsupportedFault
 from chaos.gameday.operator import ConsoleOperator
 from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
+from chaos.load.fleet_load import FleetLoad, loadgen_hosts
 from chaos.load.handle import DEFAULT_MAX_DURATION_S, HostProcessLoad, RemoteLoad
 from chaos.load.ledger_sources import present_keys
 from chaos.load.runner import LoadSpec
@@ -73,13 +74,18 @@ def spec_from_runbook(load: m.LoadSpec, target: str, served: str = "markers") ->
     return LoadSpec(schedule=schedule, target=target, mix=mix, served_by=served, journeys_file=load.journeys_file)
 
 
-def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad:
+def load_factory(load: m.LoadSpec, stack: Stack) -> HostProcessLoad | RemoteLoad | FleetLoad:
     """The handle the runbook's load asks for: a child process on the host (`source: host`) or in a client
-    container."""
+    container; on an inventory with load generators (`role_loadgen`), `source: host` is all of them at once."""
     handle: HostProcessLoad | RemoteLoad
     if load.source != "host" and stack.backend != "compose":
         raise UnsupportedFault(f"load from {load.source!r} (a client container) needs a compose stack",
                                where=f"project {stack.project}", fix="use `load: {source: host}` on an inventory")
+    if load.source == "host" and isinstance(stack, InventoryStack) and loadgen_hosts(stack):
+        spec = spec_from_runbook(load, "http://placeholder", served_by(load, stack))  # the target: the inventory's
+        fleet = FleetLoad(spec, stack)
+        fleet.present_keys = present_keys(stack, load.ledger)
+        return fleet
     if load.source == "host":
         spec = spec_from_runbook(load, host_url(stack, load.target), served_by(load, stack))
         spec.validate()

@@ -274,6 +274,9 @@ class FakeLoad:
             t += step_s
         return self.started_at, rows
 
+    def generators(self) -> dict[str, dict[str, Any]]:
+        return {}  # one generator
+
     def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
         assert self.started_at is not None, "stats before start"
         since = max(since or self.started_at, self.started_at)

@@ -215,7 +215,7 @@ class Engine:
         try:
             load.stop()
             stats = load.stats()
-            bus.emit(LoadStopped(requests=stats.requests, failures=stats.failures))
+            bus.emit(LoadStopped(requests=stats.requests, failures=stats.failures, generators=load.generators()))
             sample_s = self.runbook.load.sample_s if self.runbook.load else 1.0
             origin, rows = load.series(sample_s)
             bus.emit(LoadSeries(origin=origin, step_s=sample_s, rows=rows))

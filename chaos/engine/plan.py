@@ -124,7 +124,6 @@ def describe_playbook(step: m.PlaybookStep, stack: Stack | None) -> str:
     params = ", ".join(f"{k}={v}" for k, v in sorted(step.extravars.items()))
     text = f"run playbook {step.playbook}" + (f" ({params})" if params else "")
     from chaos.stack.compose import ComposeStack
-
     from chaos.stack.inventory import InventoryStack
 
     if isinstance(stack, ComposeStack):

@@ -57,6 +57,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         "--check-db", metavar="CONNINFO", default=None, help="after the run, check the ledger against this database"
     )
     parser.add_argument("--quiet", action="store_true", help="no live progress line")
+    parser.add_argument("--start-at", type=float, default=None, metavar="EPOCH",
+                        help="start the schedule at this wall-clock instant (generators on several hosts together)")
 
 
 def spec_from_args(args: argparse.Namespace) -> LoadSpec:
@@ -74,6 +76,7 @@ def spec_from_args(args: argparse.Namespace) -> LoadSpec:
         seed=args.seed,
         drain_s=args.drain,
         served_by=args.served_by,
+        start_at=args.start_at,
     )
 
 

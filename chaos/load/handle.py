@@ -117,6 +117,10 @@ class _Handle:
         raw = self.raw_stats()
         return raw.start_unix, raw.series(step_s)
 
+    def generators(self) -> dict[str, dict[str, Any]]:
+        """Each generator's own figures when several make this load (a fleet's); none for a single one."""
+        return {}
+
 
 def _served_counts(counts: list[int]) -> int:
     """Reads answered by the app or the fallback, writes by the app (the same rule as `Window.availability`)."""

@@ -95,3 +95,8 @@ class LoadHandle(Protocol):
         """The whole series (origin epoch s, rows with `t` s since origin): the report's timeline."""
         ...
 
+    def generators(self) -> dict[str, dict[str, Any]]:
+        """Each generator's own figures (requests, availability, p95, clock offset) when several generators on
+        several hosts make this load, merged (`chaos.load.fleet_load`); empty for one generator."""
+        ...
+

@@ -44,6 +44,9 @@ class LoadSpec:
     drain_s: float | None = None  # after the last arrival; default timeout_s + 1
     served_by: str = "markers"  # chaos.load.classify.CLASSIFIERS: the ENT's marker headers, or the status
     seed: int | None = None
+    # Wall-clock instant (epoch s) the schedule starts at: generators on several hosts started together share
+    # their 100 ms ticks, so their series add up tick by tick (chaos.load.merge). None: at once.
+    start_at: float | None = None
 
     def endpoint(self) -> tuple[str, int, str]:
         """Host, port and Host header of the target; InvalidInput when it is not an http URL."""
@@ -64,6 +67,13 @@ class LoadSpec:
         Mix(self.mix, random.Random(), catalog(self.journeys_file))  # the journeys file and the mix, checked
         if self.served_by not in CLASSIFIERS:
             raise InvalidInput(f"served_by must be one of {sorted(CLASSIFIERS)}, got {self.served_by!r}")
+        if self.start_at is not None and not -MAX_START_LATE_S < self.start_at - time.time() < MAX_START_AHEAD_S:
+            raise InvalidInput(f"start_at {self.start_at:.3f} is {self.start_at - time.time():+.1f} s from now",
+                               fix=f"give an instant at most {MAX_START_AHEAD_S} s ahead (and not past)")
+
+
+MAX_START_AHEAD_S = 60  # a generator waits at most this long for `start_at`
+MAX_START_LATE_S = 5  # a start this late is a clock problem, not a slow start
 
 
 @dataclass
@@ -171,8 +181,14 @@ class LoadRunner:
                 idle.set()
 
         counters = {"sent": 0, "lag": 0.0, "max_lag": 0.0}
-        start = time.monotonic()
-        stats.start, stats.start_unix = start, time.time()
+        start, start_unix = time.monotonic(), time.time()
+        if spec.start_at is not None:  # together with the other generators: the same instant, the same ticks
+            if spec.start_at > start_unix:
+                await asyncio.sleep(spec.start_at - start_unix)
+                start, start_unix = time.monotonic(), time.time()
+            start -= start_unix - spec.start_at  # a late start (bounded by validate) sends what was due at once
+            start_unix = spec.start_at
+        stats.start, stats.start_unix = start, start_unix
         ticker = _Ticker(self, self.progress, pool, counters, start) if self.progress else None
         log.info(
             "load_started",

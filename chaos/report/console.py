@@ -26,7 +26,8 @@ LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.StepPlanned: lambda e: f"  plan [{e.phase}] {e.step_id}: {e.description}",
     ev.PhaseStarted: lambda e: f"── {e.phase}",
     ev.LoadStarted: lambda e: f"load started ({e.profile or 'schedule'} from {e.source})",
-    ev.LoadStopped: lambda e: f"load stopped: {e.requests} requests, {e.failures} failed",
+    ev.LoadStopped: lambda e: f"load stopped: {e.requests} requests, {e.failures} failed"
+    + (f" (merged from {', '.join(e.generators)})" if e.generators else ""),
     ev.LoadSampled: lambda e: None,  # the report plots them; one a second would drown the view
     ev.StepStarted: lambda e: f"▶ {e.step_id} ({e.step_kind}): {e.description}",
     ev.StepFinished: lambda e: f"{'✓' if e.ok else '✗'} {e.step_id} in {e.duration_s:.1f} s"

@@ -40,6 +40,7 @@ class _Fold:
     windows: list[dict[str, Any]] = field(default_factory=list)
     series: list[dict[str, Any]] = field(default_factory=list)
     series_step_s: float | None = None
+    generators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def t(self, at: float) -> float:
         """A moment as seconds since the run started, to the millisecond."""
@@ -90,6 +91,8 @@ class _Fold:
                 self.faults[e.step_id]["impact"] = _impact(e, self.t0)
             case ev.WindowMeasured():
                 self.windows.append(_window(e, self.t0))
+            case ev.LoadStopped() if e.generators:
+                self.generators = dict(e.generators)
             case ev.LoadSeries():
                 self.series = [{**row, "t_s": round(e.origin + row["t"] - self.t0, 3)} for row in e.rows]
                 self.series_step_s = e.step_s
@@ -141,6 +144,8 @@ def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
         "windows": fold.windows,
         "baseline": next((w for w in reversed(fold.windows) if w["name"] == "baseline"), None),
     }
+    if fold.generators:  # a fleet's load: the figures above are their merged series; each one's own here
+        summary["load_generators"] = fold.generators
     if start is not None and start.regression:  # what `entchaos compare` and the gate judge a later run by
         summary["regression"] = dict(start.regression)
     return summary

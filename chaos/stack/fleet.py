@@ -115,6 +115,8 @@ def inventory_document(fleet: Fleet, stack: ComposeStack) -> dict[str, Any]:
         }
         if spec.chaos_allowed:
             variables["entchaos_chaos"] = "allowed"
+        if spec.role == "loadgen":  # the toolkit installed in the client image's environment
+            variables["entchaos_loadgen_python"] = "/opt/venv/bin/python"
         if spec.runs:
             service: dict[str, Any] = {}
             if spec.ports:
@@ -131,6 +133,7 @@ def inventory_document(fleet: Fleet, stack: ComposeStack) -> dict[str, Any]:
         "vars": {
             "entchaos_project": fleet.project,
             "entchaos_bundled_ent": True,  # its answers carry the ENT's markers (served by app or fallback)
+            "entchaos_load_target": "http://edge:80",  # the edge as the load generators reach it (their network)
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(fleet.key),
             # The fleet's host keys are made at each start: nothing to pin, and nothing written to known_hosts.

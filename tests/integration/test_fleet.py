@@ -1,0 +1,88 @@
+"""The inventory backend on the test fleet: the ENT stack as SSH hosts reached by Ansible, the shipped
+datacenter-fire runbook run unchanged against its inventory, and a SIGKILLed run recovered over SSH."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tenacity import retry, stop_after_delay, wait_fixed
+
+from chaos.stack.compose import PROJECT_ROOT
+from chaos.stack.fleet import Fleet, fleet_down, fleet_up
+from chaos.stack.hosts import host_status
+from tests.integration.conftest import unique_project
+from tests.integration.runbook_util import RUNBOOKS, wait_for_step
+
+pytestmark = pytest.mark.docker
+
+ENTCHAOS = [sys.executable, "-m", "chaos.cli"]
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Fleet]:
+    fleet = Fleet(unique_project("entchaos-fleet-test"))
+    try:
+        fleet_up(fleet)
+        yield fleet
+    finally:
+        fleet_down(fleet)
+
+
+@retry(stop=stop_after_delay(90), wait=wait_fixed(2), reraise=True)
+def assert_whole(fleet: Fleet) -> None:
+    """Every host answers over SSH, no host is cut off, every service runs (asked on the hosts themselves)."""
+    rows = host_status(fleet.inventory)
+    assert len(rows) == 10 and all(r.reachable for r in rows), [r.describe() for r in rows]
+    assert all(r.healthy for r in rows), [f"{r.host}: {r.describe()}" for r in rows if not r.healthy]
+    cut = subprocess.run([*ENTCHAOS, "fleet", "status", "--project", fleet.project], capture_output=True, text=True,
+                         cwd=PROJECT_ROOT, timeout=120)
+    assert cut.returncode == 0, cut.stdout + cut.stderr
+
+
+def test_the_inventory_names_every_host_by_datacenter_and_role(fleet: Fleet) -> None:
+    inventory = yaml.safe_load(fleet.inventory.read_text())["all"]
+    groups = {name: sorted(g["hosts"]) for name, g in inventory["children"].items()}
+    assert groups["dc_sbg"] == ["sbg-app-1", "sbg-app-2", "sbg-db-1"]
+    assert groups["role_loadgen"] == ["loadgen-1", "loadgen-2"]
+    assert "entchaos_chaos" not in inventory["hosts"]["nat-edge-1"]
+    assert_whole(fleet)
+
+
+def test_the_datacenter_fire_passes_on_the_fleet(fleet: Fleet, tmp_path: Path) -> None:
+    done = subprocess.run([*ENTCHAOS, "run", str(RUNBOOKS / "datacenter-fire.yaml"), "--inventory",
+                           str(fleet.inventory), "--reports-dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
+    summary = json.loads(next(tmp_path.glob("datacenter-fire/*/summary.json")).read_text())
+    assert done.returncode == 0, f"{summary['verdict']}: {summary.get('reason')}\n{done.stdout[-3000:]}"
+    metrics = summary["metrics"]
+    assert metrics["lost_acked_writes"] == 0 and metrics["rto_s"] <= 30
+    journal = [json.loads(line) for line in next(tmp_path.glob("datacenter-fire/*/journal.jsonl")).open()]
+    effects = {e["phase"]: e for e in journal if e["event"] == "fault_effect"}
+    assert effects["injected"]["verified"] and effects["reverted"]["verified"], effects
+    assert effects["injected"]["evidence"]["hosts_cut"] == ["sbg-app-1", "sbg-app-2", "sbg-db-1"]
+    assert_whole(fleet)
+
+
+def test_recover_mends_a_sigkilled_fleet_run(fleet: Fleet, tmp_path: Path) -> None:
+    proc = subprocess.Popen([*ENTCHAOS, "run", str(RUNBOOKS / "datacenter-fire.yaml"), "--inventory",
+                             str(fleet.inventory)], env={**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path)},
+                            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = wait_for_step(tmp_path, "detect", proc)  # sbg has burned
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    burned = {r.host: r for r in host_status(fleet.inventory) if r.datacenter == "sbg"}
+    assert all(r.services and set(r.services.values()) == {"stopped"} for r in burned.values()), burned
+    done = subprocess.run([*ENTCHAOS, "recover", "--inventory", str(fleet.inventory)],
+                          env={**os.environ, "ENTCHAOS_REPORTS_DIR": str(tmp_path)}, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"reverted datacenter-fire (fire) of {folder}" in done.stdout
+    assert_whole(fleet)
