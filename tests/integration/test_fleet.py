@@ -64,6 +64,11 @@ def test_the_datacenter_fire_passes_on_the_fleet(fleet: Fleet, tmp_path: Path) -
     assert done.returncode == 0, f"{summary['verdict']}: {summary.get('reason')}\n{done.stdout[-3000:]}"
     metrics = summary["metrics"]
     assert metrics["lost_acked_writes"] == 0 and metrics["rto_s"] <= 30
+    generators = summary["load_generators"]  # both generators' own figures; the run's are their merged series
+    assert sorted(generators) == ["loadgen-1", "loadgen-2"]
+    merged = sum(sum(row["by_class"].values()) for row in summary["series"])
+    assert all(g["requests"] > 0.3 * merged and abs(g["offset_ms"]) < 100 for g in generators.values()), generators
+    assert sum(g["requests"] for g in generators.values()) == merged
     journal = [json.loads(line) for line in next(tmp_path.glob("datacenter-fire/*/journal.jsonl")).open()]
     effects = {e["phase"]: e for e in journal if e["event"] == "fault_effect"}
     assert effects["injected"]["verified"] and effects["reverted"]["verified"], effects

@@ -110,3 +110,28 @@ def test_plan_and_run_take_an_inventory_on_the_command_line(capsys: pytest.Captu
            "db-rbx on rbx-db-1" in out
     assert main(["plan", runbook, "--inventory", str(FLEET), "--compose-file", "x.yaml"]) == 2
     assert "--inventory and --compose-file" in capsys.readouterr().err
+
+
+def test_load_generators_are_reached_as_ansible_reaches_them(tmp_path: Path) -> None:
+    from chaos.load.fleet_load import FleetLoad, ssh_command
+    from chaos.load.runner import LoadSpec
+    from chaos.load.schedule import profile
+
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text(
+        "all:\n  vars: {ansible_user: root, ansible_ssh_private_key_file: /k, ansible_ssh_common_args: '-o A=b'}\n"
+        "  hosts:\n"
+        "    web: {entchaos_services: {web: {role: app}}}\n"
+        "    gen-1: {ansible_host: 127.0.0.1, ansible_port: 2201}\n"
+        "  children: {role_loadgen: {hosts: {gen-1: {}}}}\n")
+    stack = InventoryStack.from_file(inventory)
+    gen = stack.host("gen-1")
+    assert ssh_command(gen) == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", "2201", "-i", "/k",
+                                "-o", "A=b", "root@127.0.0.1"]
+    spec = LoadSpec(schedule=profile([[0, 10], [10, 10]], duration_s=10), mix={"pupil": 1.0})
+    with pytest.raises(InvalidInput, match="names no `entchaos_load_target`"):
+        FleetLoad(spec, stack)
+    inventory.write_text(inventory.read_text().replace("ansible_user: root,", "ansible_user: root, "
+                                                       "entchaos_load_target: 'http://web:80',"))
+    fleet = FleetLoad(spec, InventoryStack.from_file(inventory))
+    assert fleet.spec.target == "http://web:80" and fleet.spec.schedule.points[0][1] == 10  # one generator: all
