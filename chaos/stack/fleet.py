@@ -163,7 +163,7 @@ def _ssh_answers(port: int) -> bool:
         return False
 
 
-def wait_for_hosts(stack: ComposeStack, deadline_s: float = 120) -> None:
+def wait_for_hosts(stack: ComposeStack, deadline_s: float = 240) -> None:
     """Every host answers over SSH and the edge's portal answers (the services have started)."""
     import urllib.request
 
