@@ -38,7 +38,7 @@ class FakeStack:
     """
 
     project: str = "fake"
-    backend: str = "compose"  # the fake plays containers
+    backend = "compose"  # the fake plays containers (a class attribute: not a field)
     containers: list[Target] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # what the `fake-value` probe reads
     history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (when, values) after each `set`

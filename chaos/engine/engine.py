@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity.stop import stop_when_event_set
+
 from chaos.engine.impact import measure_impact
 from chaos.engine.lock import StackLock
 from chaos.engine.manual import Operator, Unattended
@@ -385,8 +388,13 @@ class Engine:
         else:
             assert runner.load is not None, "the loader demands `load` for availability and latency checks"
             since, until = _window(runner, check.window)
-            stats = runner.load.stats(since=since, until=until)
+            stats = _open_window_stats(runner, runner.load, check, since, until)
             _emit_window(runner.bus, check.window, stats)
+            if stats.requests < check.min_requests and until is None:
+                runner.check(check.name or check.window, "verify", "measured", None, False,
+                             f"only {stats.requests} requests in window {check.window} after "
+                             f"{AFTER_WAIT_S:g} s (min_requests {check.min_requests}): the load stopped?")
+                return
             if isinstance(check, m.AvailabilityCheck):
                 value, tolerance = stats.availability, check.availability
                 metric = check.record or _window_metric("availability", check.window)
@@ -505,6 +513,27 @@ def _window(runner: StepRunner, window: str) -> tuple[float | None, float | None
     if fault is not None:
         return fault.injected_at, fault.reverted_at
     return times.started_at, times.finished_at
+
+
+AFTER_WAIT_S = 30.0  # how long verify waits for an open window's min_requests
+
+
+def _open_window_stats(runner: StepRunner, load: LoadHandle, check: m.AvailabilityCheck | m.LatencyCheck,
+                       since: float | None, until: float | None) -> LoadStats:
+    """The window's statistics; an open one (`after:<step>`, ending now) is waited for until it holds the check's
+    `min_requests`: judged at once after the last step, it could hold a fraction of a second and no request (the
+    broadcast fallback's "availability after the return" read None once, with a busy core)."""
+    stats = load.stats(since=since, until=until)
+    if until is not None or stats.requests >= check.min_requests:
+        return stats
+    retrying = Retrying(stop=stop_after_delay(AFTER_WAIT_S) | stop_when_event_set(runner.abort),
+                        wait=wait_fixed(0.25), retry=retry_if_result(lambda s: s.requests < check.min_requests),
+                        sleep=lambda seconds: None if runner.abort.wait(seconds) else None, reraise=False)
+    try:
+        stats = retrying(lambda: load.stats(since=since, until=None))
+    except RetryError as exc:
+        stats = exc.last_attempt.result()
+    return stats
 
 
 def _window_metric(base: str, window: str) -> str:

@@ -33,6 +33,7 @@ from chaos.limits import (
     MIN_INTERVAL_S,
     Name,
     Seconds,
+    integer,
     number,
     seconds,
 )
@@ -416,6 +417,10 @@ def _check_window(value: str) -> str:
 Window = Annotated[str, Field(max_length=2 * MAX_NAME), AfterValidator(_check_window)]
 
 
+# An `after:<step>` window is open (it ends now): judged at once after the last step, it may hold no request yet.
+AFTER_MIN_HELP = "an `after:` window is judged once it holds this many requests (waited for, 30 s at most)"
+
+
 class AvailabilityCheck(Strict):
     """The share of the load's requests served over a window."""
 
@@ -423,6 +428,7 @@ class AvailabilityCheck(Strict):
     availability: Tolerance
     window: Window = "run"
     record: Name | None = None
+    min_requests: int = integer(20, ge=1, description=AFTER_MIN_HELP)
 
 
 class LatencyBound(Strict):
@@ -446,6 +452,7 @@ class LatencyCheck(Strict):
     latency: LatencyBound
     window: Window = "run"
     record: Name | None = None
+    min_requests: int = integer(20, ge=1, description=AFTER_MIN_HELP)
 
 
 METRIC_SUGAR = ("rto_s", "ttd_s", "ttm_s", "lost_acked_writes", "impact_window_s", "impact_availability",

@@ -6,6 +6,7 @@ Only the inventory backend's hosts are reached this way; the compose backend ask
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -100,7 +101,9 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
             failed[host] = str(res.get("stderr") or res.get("msg") or res)[:300].strip()
     log.info("host_playbook_finished", playbook=name, status=runner.status, hosts=len(results),
              unreachable=sorted(unreachable), failed=sorted(failed), seconds=round(time.monotonic() - started, 2))
-    return HostRun(runner.status, runner.rc, results, unreachable, failed)
+    done = HostRun(runner.status, runner.rc, results, unreachable, failed)
+    shutil.rmtree(private, ignore_errors=True)  # its events are read: nothing of it is needed any more
+    return done
 
 
 def host_status(inventory: str | Path) -> list[HostStatus]:

@@ -329,3 +329,33 @@ def test_latency_against_the_measured_baseline(world: FakeWorld, slowed_ms: floa
     assert result.metrics["after_slower_p95_ratio_to_baseline"] == pytest.approx(slowed_ms / 40.0)
     check = next(c for c in result.checks if c.name == "p95 against the baseline")
     assert check.expected == "<= 3 x the baseline (40 ms)" and check.observed == slowed_ms
+
+
+AFTER_LAST_STEP = """\
+metadata: {name: after-last}
+load: {profile: "constant:100", sample_s: 0.1}
+steps:
+  - {id: last, fault: fake-kill, target: {datacenter: sbg, role: app}, params: {sets: {slow: true}}}
+verify:
+  - {name: served after the last step, availability: {gte: 0.99}, window: after:last, min_requests: 30}
+"""
+
+
+def test_an_after_window_judged_right_after_its_step_waits_for_its_requests(world: FakeWorld) -> None:
+    """Verify runs as the last step ends: its `after:` window would hold nothing yet (observed None, a failed
+    check, once on a busy machine); it is judged once it holds `min_requests`."""
+    result = world.engine(world.parse(AFTER_LAST_STEP)).run()
+    assert result.verdict == "pass", result.reason
+    windows = [r for r in read_journal(result.journal) if r["event"] == "window_measured"]
+    after = next(w for w in windows if w["name"] == "after:last")
+    assert after["requests"] >= 30 and after["availability"] == 1.0
+
+
+def test_an_after_window_that_never_fills_fails_saying_so(world: FakeWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    import chaos.engine.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "AFTER_WAIT_S", 0.3)
+    result = world.engine(world.parse(AFTER_LAST_STEP.replace("min_requests: 30", "min_requests: 5000"))).run()
+    assert result.verdict == "fail"
+    check = next(c for c in result.checks if c.name == "served after the last step")
+    assert "(min_requests 5000)" in check.message and check.observed is None
