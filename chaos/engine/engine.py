@@ -526,9 +526,12 @@ def _open_window_stats(runner: StepRunner, load: LoadHandle, check: m.Availabili
     stats = load.stats(since=since, until=until)
     if until is not None or stats.requests >= check.min_requests:
         return stats
+    def sleep(seconds: float) -> None:  # woken early by an abort
+        runner.abort.wait(seconds)
+
     retrying = Retrying(stop=stop_after_delay(AFTER_WAIT_S) | stop_when_event_set(runner.abort),
                         wait=wait_fixed(0.25), retry=retry_if_result(lambda s: s.requests < check.min_requests),
-                        sleep=lambda seconds: None if runner.abort.wait(seconds) else None, reraise=False)
+                        sleep=sleep, reraise=False)
     try:
         stats = retrying(lambda: load.stats(since=since, until=None))
     except RetryError as exc:

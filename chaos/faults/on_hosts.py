@@ -7,11 +7,10 @@ playbook is limited to the hosts of the targets: no other host is contacted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from chaos.errors import FaultError
-from chaos.stack.hosts import HostRun, run_host_playbook
+from chaos.stack.hosts import HostRun, ServiceState, run_host_playbook, states_of
 from chaos.stack.interface import Stack, TargetRef
 from chaos.stack.inventory import InventoryStack
 
@@ -48,37 +47,9 @@ def run_on_targets(stack: InventoryStack, playbook: str, targets: Iterable[Targe
     return run
 
 
-@dataclass(frozen=True)
-class ServiceState:
-    """A service as its host said: init-system status (LSB code), main pid and its state letters (`T`: stopped
-    by a signal, i.e. frozen), and whether the host is cut off."""
-
-    code: int | None
-    pid: str
-    stat: str
-    network: str
-
-    @property
-    def word(self) -> str:
-        """running, frozen, stopped, unknown (host unreachable), or `status <code>`."""
-        if self.code is None:
-            return "unknown"
-        if self.code == 0:
-            return "frozen" if self.stat.startswith("T") else "running"
-        return "stopped" if self.code == 3 else f"status {self.code}"
-
-
 def service_states(stack: InventoryStack, targets: Iterable[TargetRef]) -> dict[str, ServiceState]:
     """`<host>/<service>` -> its state, for every target (`unknown` when its host did not answer)."""
     targets = list(targets)
-    run = run_on_targets(stack, "service-state", targets, check=False)
-    found: dict[str, ServiceState] = {}
-    for host, results in run.results.items():
-        said: Mapping[str, object] = next((r["msg"] for r in results if isinstance(r.get("msg"), dict)), {})
-        network = str(said.get("network", "?"))
-        services = said.get("services")
-        for service, line in (services.items() if isinstance(services, dict) else []):
-            code, pid, stat = [*str(line).split(), "-", "-", "-"][:3]
-            found[f"{host}/{service}"] = ServiceState(int(code) if code.isdigit() else None, pid, stat, network)
+    found = states_of(run_on_targets(stack, "service-state", targets, check=False))
     return {f"{t.name}/{t.service}": found.get(f"{t.name}/{t.service}", ServiceState(None, "-", "-", "?"))
             for t in targets}

@@ -34,16 +34,18 @@ class HostStatus:
     reachable: bool
     services: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
+    cut_off: bool = False  # a fire's firewall cut is in force
 
     @property
     def healthy(self) -> bool:
-        return self.reachable and all(state == "running" for state in self.services.values())
+        return self.reachable and not self.cut_off and all(s == "running" for s in self.services.values())
 
     def describe(self) -> str:
         if not self.reachable:
             return f"unreachable: {self.error or 'no answer'}"
         listed = ", ".join(f"{name} {state}" for name, state in sorted(self.services.items()))
-        return f"answers over SSH; {listed or 'no service'}"
+        return f"answers over SSH; {listed or 'no service'}" + ("; CUT OFF (a fire's firewall rules)"
+                                                                if self.cut_off else "")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,39 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
     done = HostRun(runner.status, runner.rc, results, unreachable, failed)
     shutil.rmtree(private, ignore_errors=True)  # its events are read: nothing of it is needed any more
     return done
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service as its host said: init-system status (LSB code), main pid and its state letters (`T`: stopped
+    by a signal, i.e. frozen), and whether the host is cut off."""
+
+    code: int | None
+    pid: str
+    stat: str
+    network: str
+
+    @property
+    def word(self) -> str:
+        """running, frozen, stopped, unknown (host unreachable), or `status <code>`."""
+        if self.code is None:
+            return "unknown"
+        if self.code == 0:
+            return "frozen" if self.stat.startswith("T") else "running"
+        return "stopped" if self.code == 3 else f"status {self.code}"
+
+
+def states_of(run: HostRun) -> dict[str, ServiceState]:
+    """`<host>/<service>` -> its state, from a run of `service-state` (hosts that did not answer are absent)."""
+    found: dict[str, ServiceState] = {}
+    for host, results in run.results.items():
+        said: Mapping[str, object] = next((r["msg"] for r in results if isinstance(r.get("msg"), dict)), {})
+        network = str(said.get("network", "?"))
+        services = said.get("services")
+        for service, line in (services.items() if isinstance(services, dict) else []):
+            code, pid, stat = [*str(line).split(), "-", "-", "-"][:3]
+            found[f"{host}/{service}"] = ServiceState(int(code) if code.isdigit() else None, pid, stat, network)
+    return found
 
 
 def host_status(inventory: str | Path) -> list[HostStatus]:
