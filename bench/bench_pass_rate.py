@@ -1,6 +1,6 @@
 """How often each shipped runbook passes the CI gate, on this machine idle and with one core kept busy.
 
-    python bench/bench_pass_rate.py [--runs 5] [--quick] [--only idle|busy]   (a gate is about 4-5 minutes)
+    python bench/bench_pass_rate.py [--runs 5] [--quick] [--only idle|busy] [RUNBOOK...]   (a gate: 4-5 minutes)
 
 Each run is `entchaos gate` (the shipped runbooks on one fresh stack); the verdict of each runbook is read from the
 gate's summary.json. "busy": one core held at 100 % for the whole gate by a bounded CPU hog (stress-ng when
@@ -40,9 +40,9 @@ def hog() -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def one_gate(out: Path, quick: bool) -> dict[str, Any]:
+def one_gate(out: Path, quick: bool, runbooks: list[str]) -> dict[str, Any]:
     started = time.monotonic()
-    code = subprocess.run([*ENTCHAOS, "gate", "--out", str(out), *(["--quick"] if quick else [])], cwd=ROOT,
+    code = subprocess.run([*ENTCHAOS, "gate", "--out", str(out), *(["--quick"] if quick else []), *runbooks], cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {"runs": []}
     return {"exit_code": code, "seconds": round(time.monotonic() - started, 1),
@@ -55,9 +55,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="the runbooks' quick variants (`gate --quick`)")
     parser.add_argument("--only", choices=("idle", "busy"))
+    parser.add_argument("runbooks", nargs="*", help="runbook files (default: the gate's, the shipped ones)")
     args = parser.parse_args()
     os.environ.setdefault("ENTCHAOS_REPORTS_DIR", str(ROOT / "reports"))
     results: dict[str, list[dict[str, Any]]] = {}
+    tag = "-".join(Path(r).stem for r in args.runbooks) or "gate"  # a subset's results apart from the gate's
+    out = RESULTS if not args.runbooks else RESULTS.with_name(f"pass_rate-{tag}.json")
     for condition in ("idle", "busy"):
         if args.only and condition != args.only:
             continue
@@ -65,7 +68,8 @@ def main() -> int:
         for i in range(args.runs):
             busy = hog() if condition == "busy" else None
             try:
-                run = one_gate(ROOT / "reports" / "bench-pass-rate" / f"{condition}-{i}", args.quick)
+                run = one_gate(ROOT / "reports" / "bench-pass-rate" / tag / f"{condition}-{i}", args.quick,
+                               args.runbooks)
             finally:
                 if busy is not None:
                     busy.terminate()
@@ -81,10 +85,10 @@ def main() -> int:
             passed = sum(r["verdicts"].get(name) == "pass" for r in runs)
             cells.append(f"{condition} {passed}/{len(runs)}")
         print(f"  {name:22} " + "   ".join(cells))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"quick": args.quick, "runs": results, "measured": time.strftime("%Y-%m-%d")},
-                                  indent=2))
-    print(f"results in {RESULTS.relative_to(ROOT)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"quick": args.quick, "runbooks": args.runbooks or "the gate's", "runs": results,
+                                   "measured": time.strftime("%Y-%m-%d")}, indent=2))
+    print(f"results in {out.relative_to(ROOT)}")
     return 0
 
 
