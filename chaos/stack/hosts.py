@@ -83,6 +83,7 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
             "ANSIBLE_FORKS": "20",
             "ANSIBLE_TIMEOUT": "10",
             "ANSIBLE_SSH_RETRIES": "2",
+            "ANSIBLE_PIPELINING": "1",  # one SSH round trip per task, not three
         },
         quiet=True,
         timeout=timeout_s,
@@ -103,6 +104,11 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
             failed[host] = str(res.get("stderr") or res.get("msg") or res)[:300].strip()
     log.info("host_playbook_finished", playbook=name, status=runner.status, hosts=len(results),
              unreachable=sorted(unreachable), failed=sorted(failed), seconds=round(time.monotonic() - started, 2))
+    if runner.rc != 0 and not unreachable and not failed:  # the playbook itself is wrong, not a host
+        tail = " | ".join(line.strip() for line in runner.stdout.read().splitlines()[-4:] if line.strip())
+        shutil.rmtree(private, ignore_errors=True)
+        raise PlaybookFailed(f"playbook hosts/{name} did not run (status {runner.status}): {tail}",
+                             where=str(HOST_PLAYBOOKS / f"{name}.yml"), fix="a bug in the toolkit: please report it")
     done = HostRun(runner.status, runner.rc, results, unreachable, failed)
     shutil.rmtree(private, ignore_errors=True)  # its events are read: nothing of it is needed any more
     return done
@@ -144,19 +150,18 @@ def states_of(run: HostRun) -> dict[str, ServiceState]:
 def host_status(inventory: str | Path) -> list[HostStatus]:
     """Every host of the inventory: reachable over SSH, and its services running or stopped."""
     stack = InventoryStack.from_file(inventory)
-    run = run_host_playbook("status", inventory)
+    run = run_host_playbook("service-state", inventory)
     if run.failed:
         raise PlaybookFailed(f"asking the hosts failed on {', '.join(sorted(run.failed))}: "
-                             f"{next(iter(run.failed.values()))}", where=str(HOST_PLAYBOOKS / "status.yml"))
+                             f"{next(iter(run.failed.values()))}", where=str(HOST_PLAYBOOKS / "service-state.yml"))
+    states = states_of(run)
     rows = []
     for host in stack.hosts:
         if host.name in run.unreachable or host.name not in run.results:
             rows.append(HostStatus(host.name, host.datacenter, False, error=run.unreachable.get(host.name)))
             continue
-        codes: dict[str, Any] = next(
-            (r["msg"] for r in run.results[host.name] if isinstance(r.get("msg"), dict)), {})
-        # LSB: 0 running, 3 not running; anything else is reported as the code.
-        states = {s.name: {0: "running", 3: "stopped"}.get(int(codes.get(s.name, -1)), f"status {codes.get(s.name)}")
-                  for s in host.services}
-        rows.append(HostStatus(host.name, host.datacenter, True, states))
+        words = {s.name: states[f"{host.name}/{s.name}"].word if f"{host.name}/{s.name}" in states else "unknown"
+                 for s in host.services}
+        cut = next((st.network for key, st in states.items() if key.startswith(f"{host.name}/")), "open")
+        rows.append(HostStatus(host.name, host.datacenter, True, words, cut_off=cut == "cut"))
     return rows
