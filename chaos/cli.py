@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -334,6 +335,20 @@ def _print_recovery(folder: Path, recovery: Recovery) -> None:
         print(f"could not revert {record.fault} ({record.step_id}) of {folder}: {why}", file=sys.stderr)
 
 
+Command = tuple[str, Callable[[argparse.Namespace], int], str]
+
+
+def command_group(sub: argparse._SubParsersAction, name: str, text: str,
+                  commands: tuple[Command, ...]) -> dict[str, argparse.ArgumentParser]:
+    """`entchaos <name> <command>`: one parser per (command, function, help); by command, for their options."""
+    group = sub.add_parser(name, help=text).add_subparsers(dest=f"{name}_command", required=True)
+    parsers = {}
+    for command, func, helptext in commands:
+        parsers[command] = group.add_parser(command, help=helptext)
+        parsers[command].set_defaults(func=func)
+    return parsers
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every `entchaos` command and its options."""
     parser = argparse.ArgumentParser(prog="entchaos", description="Resilience runbooks for an ENT stack.")
@@ -343,16 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "terminal; outside one, a run's log goes to its folder's log.jsonl, stderr gets plain lines)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    stack = sub.add_parser("stack", help="bring the stack under test up, down, or show it")
-    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
-    for name, func, text in (
+    for name, p in command_group(sub, "stack", "bring the stack under test up, down, or show it", (
         ("build", cmd_stack_build, "build the bundled stack's images (skips those up to date)"),
         ("up", cmd_stack_up, "start the stack and wait until every service is healthy"),
         ("down", cmd_stack_down, "remove every container, network and volume of the project"),
         ("status", cmd_stack_status, "each container by datacenter and role, and the edge's view"),
-    ):
-        p = stack_sub.add_parser(name, help=text)
-        p.set_defaults(func=func)
+    )).items():
         add_stack_options(p, "env")
         if name == "build":
             p.add_argument("--force", action="store_true", help="rebuild even when up to date")
@@ -417,16 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the runs were on this Ansible inventory's hosts (their faults are reverted over SSH)")
     r.set_defaults(func=cmd_recover)
 
-    f = sub.add_parser("fleet", help="the test fleet: the ENT stack as SSH hosts, with its Ansible inventory")
-    fleet_sub = f.add_subparsers(dest="fleet_command", required=True)
-    for name, func, text in (
+    for p in command_group(sub, "fleet", "the test fleet: the ENT stack as SSH hosts, with its Ansible inventory", (
         ("up", cmd_fleet_up, "build, start and wait for the test fleet; write its inventory"),
         ("down", cmd_fleet_down, "remove the test fleet: hosts, networks, volumes, its key and inventory"),
         ("status", cmd_fleet_status, "each host: does it answer over SSH, is its service running"),
-    ):
-        p = fleet_sub.add_parser(name, help=text)
+    )).values():
         p.add_argument("--project", default=None, help="the fleet's compose project (default: entchaos-fleet)")
-        p.set_defaults(func=func)
 
     from chaos.load.cli_args import add_load_arguments
 
