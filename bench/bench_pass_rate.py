@@ -77,6 +77,8 @@ def main() -> int:
             results[condition].append(run)
             print(f"{condition} run {i + 1}/{args.runs}: exit {run['exit_code']} in {run['seconds']} s "
                   f"{run['verdicts']}", flush=True)
+    # The gate leaves its stack up for inspection: a benchmark leaves nothing behind.
+    subprocess.run([*ENTCHAOS, "stack", "down"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print("\npass rate per runbook (idle vs one core busy):")
     names = sorted({n for runs in results.values() for r in runs for n in r["verdicts"]})
     for name in names:
