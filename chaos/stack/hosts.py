@@ -17,6 +17,7 @@ from typing import Any
 
 from chaos.errors import PlaybookFailed
 from chaos.log import get_logger
+from chaos.stack.ansible_data import extravars_text
 from chaos.stack.compose import PROJECT_ROOT
 from chaos.stack.inventory import InventoryStack
 
@@ -63,8 +64,6 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
                       limit: str | None = None, timeout_s: int = 300) -> HostRun:
     """`playbooks/hosts/<name>.yml` on the inventory's hosts (or the `limit` pattern): every host's results."""
     import ansible_runner  # heavy import, only when hosts are asked
-
-    from chaos.remediation.runner import extravars_text
 
     private = Path(tempfile.mkdtemp(prefix=f"entchaos-hosts-{name}-"))
     (private / "env").mkdir()
