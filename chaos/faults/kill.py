@@ -51,8 +51,8 @@ class Kill(Fault):
             containers.start(container_id)
 
     def _states(self, ctx: FaultContext, record: FaultRecord) -> dict[str, str]:
-        if hosts := on_inventory(ctx.stack):  # the words of compose: a stopped service is `exited`
-            return {key: {"stopped": "exited"}.get(s.word, s.word)
+        if hosts := on_inventory(ctx.stack):
+            return {key: s.container_word
                     for key, s in service_states(hosts, record.targets).items()}
         names = {t.id: t.service for t in record.targets}
         return {names.get(cid, cid[:12]): containers.state(cid) for cid in record.state.get("killed", [])}

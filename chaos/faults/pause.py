@@ -12,8 +12,8 @@ from chaos.stack import containers
 
 
 def _look(ctx: FaultContext, record: FaultRecord, wanted: str) -> Effect:
-    if hosts := on_inventory(ctx.stack):  # the words of compose: frozen is `paused`
-        states = {key: {"frozen": "paused"}.get(s.word, s.word)
+    if hosts := on_inventory(ctx.stack):
+        states = {key: s.container_word
                   for key, s in service_states(hosts, record.targets).items()}
     else:
         states = {t.service: containers.state(t.id) for t in record.targets}

@@ -41,7 +41,7 @@ PYTHON_VAR = "entchaos_loadgen_python"
 
 def loadgen_hosts(stack: InventoryStack) -> list[Host]:
     """The inventory's load generators (group `role_loadgen`)."""
-    return stack.group("role_", "loadgen")
+    return stack.with_role("loadgen")
 
 
 def ssh_command(host: Host) -> list[str]:

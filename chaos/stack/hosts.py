@@ -132,6 +132,12 @@ class ServiceState:
             return "frozen" if self.stat.startswith("T") else "running"
         return "stopped" if self.code == 3 else f"status {self.code}"
 
+    @property
+    def container_word(self) -> str:
+        """`word` in the compose backend's words (a stopped service `exited`, a frozen one `paused`), so a fault's
+        effect check reads the same on both backends."""
+        return {"stopped": "exited", "frozen": "paused"}.get(self.word, self.word)
+
 
 def states_of(run: HostRun) -> dict[str, ServiceState]:
     """`<host>/<service>` -> its state, from a run of `service-state` (hosts that did not answer are absent)."""

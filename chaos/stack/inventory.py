@@ -229,11 +229,9 @@ class InventoryStack:
                 return host
         raise StackError(f"no host of inventory {self.path} runs service {service!r}", fix=FIX)
 
-    def group(self, prefix: str, name: str) -> list[Host]:
-        """The hosts of group `<prefix><name>` (e.g. `role_`, `loadgen`)."""
-        wanted = prefix + name
-        return [h for h in self.hosts if (wanted.startswith(DC_PREFIX) and h.datacenter == name)
-                or (wanted.startswith(ROLE_PREFIX) and name in h.roles)]
+    def with_role(self, role: str) -> list[Host]:
+        """The hosts of group `role_<role>` (e.g. the load generators: `loadgen`)."""
+        return [h for h in self.hosts if role in h.roles]
 
     # --- the Stack protocol -------------------------------------------------------------------
     def targets(self) -> list[Target]:

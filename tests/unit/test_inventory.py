@@ -42,7 +42,7 @@ def test_published_endpoints_and_groups(stack: InventoryStack) -> None:
     assert stack.edge_url() == "http://127.0.0.1:18080"
     assert stack.edge_api() == ("127.0.0.1", 19999)
     assert stack.published("db-rbx", 5432) == ("127.0.0.1", 15433)
-    assert [h.name for h in stack.group("role_", "loadgen")] == ["loadgen-1", "loadgen-2"]
+    assert [h.name for h in stack.with_role("loadgen")] == ["loadgen-1", "loadgen-2"]
     assert stack.services_by_label()["db-sbg"] == {"entchaos.datacenter": "sbg", "entchaos.role": "db",
                                                    "entchaos.chaos": "allowed"}
 
