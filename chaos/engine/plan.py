@@ -197,6 +197,10 @@ def check_environment(plan: Plan, stack: Stack) -> None:
         if planned.fault is not None:
             check_backend("fault", planned.fault.name, planned.fault.backends, planned.step_id, stack)
             planned.fault.check_supported(stack)
+            try:
+                planned.fault.check_targets(planned.targets, stack)
+            except InvalidInput as exc:  # say which step asks it
+                raise InvalidInput(f"step {planned.step_id}: {exc.what}", where=exc.where, fix=exc.fix) from None
         elif isinstance(planned.step, m.PlaybookStep) and stack.backend == "inventory":
             from chaos.remediation.host_runner import host_playbooks
 

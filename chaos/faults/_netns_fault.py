@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from chaos.errors import FaultError
+from chaos.faults import host_network
 from chaos.faults.base import Fault, FaultContext, FaultRecord, P, TargetRef
+from chaos.faults.on_hosts import on_inventory
 from chaos.stack import containers
 from chaos.stack.netns import run_in_netns
 
@@ -40,7 +43,17 @@ def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef) -> Peer:
 
 
 class NetnsFault(Fault[P]):
-    """Subclasses give the commands; inject runs them in every target, revert undoes them (idempotent)."""
+    """Subclasses give the commands; inject runs them in every target, revert undoes them (idempotent).
+
+    On an inventory's hosts (when the subclass names its `host_script` of `playbooks/hosts/vars/scripts.yml`) the
+    script runs on the targets' hosts with `host_args()`, and `un<host_script>` undoes it.
+    """
+
+    host_script: ClassVar[str | None] = None
+
+    def host_args(self) -> list[object]:
+        """The positional arguments of `host_script` (typed parameters only: nothing is spliced)."""
+        return []
 
     def apply_script(self) -> str:
         """The shell commands that apply the fault inside a target's network namespace."""
@@ -51,11 +64,18 @@ class NetnsFault(Fault[P]):
         raise NotImplementedError
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
+        if (hosts := on_inventory(ctx.stack)) and self.host_script:
+            mine = host_network.target_hosts(ctx.targets)
+            host_network.run_script(hosts, mine, self.host_script, {h: self.host_args() for h in mine})
+            return ctx.record
         for target in ctx.targets:
             run_in_netns(target.id, self.apply_script())
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
+        if (hosts := on_inventory(ctx.stack)) and self.host_script:
+            host_network.run_script(hosts, host_network.target_hosts(record.targets), f"un{self.host_script}")
+            return
         for target in record.targets:
             if containers.is_running(target.id):  # a container that is gone has no rules left
                 run_in_netns(target.id, self.revert_script())

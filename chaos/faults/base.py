@@ -144,6 +144,10 @@ class Fault(Parametrised[P], ABC):
     def check_supported(self, stack: Stack) -> None:
         """Raise `UnsupportedFault` when this fault cannot run here (checked before the run starts)."""
 
+    def check_targets(self, targets: Sequence[TargetRef], stack: Stack) -> None:
+        """Raise `InvalidInput` when the parameters ask what these targets do not allow (checked before the run
+        starts, with the plan's targets, and again by `prepare` with the step's own)."""
+
     def prepare(self, ctx: FaultContext) -> Mapping[str, Any]:
         """State to journal before applying (e.g. the networks to reconnect). Must not change the stack."""
         return {}

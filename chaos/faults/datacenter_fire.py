@@ -10,31 +10,78 @@ short.
 
 On an inventory's hosts (`chaos.faults.on_hosts`): every host of the targets is cut off from every network at once
 (its SSH server aside: how the toolkit undoes it) and every target service SIGKILLed; the machines stay, as burned
-racks' inventory entries do. Nothing is destroyed by the fire: the rebuild (`playbooks/hosts/rebuild-datacenter.yml`)
-reconnects the hosts and empties the databases' data directories that the inventory declares.
+racks' inventory entries do. The fire destroys data only when the runbook names the services (`destroy_data`) and
+their hosts allow it (`entchaos_destroy_data: allowed`): their declared data directories are emptied, and the effect
+check sees them empty. The rebuild (`playbooks/hosts/rebuild-datacenter.yml`) reconnects the hosts and empties the
+databases' data directories that the inventory declares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated
 
-from chaos.errors import FaultError
+from pydantic import BaseModel, ConfigDict, Field
+
+from chaos.errors import FaultError, InvalidInput
+from chaos.faults import host_network
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register, target_names
 from chaos.faults.on_hosts import on_inventory, run_on_targets, service_states
 from chaos.log import get_logger
 from chaos.stack import containers
 from chaos.stack.interface import Stack, TargetRef
+from chaos.stack.inventory import InventoryStack
 
 log = get_logger(__name__)
 
 
+class DatacenterFireParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    destroy_data: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]] = Field(
+        default_factory=list, max_length=50,
+        description="inventory backend: the target services whose declared data directories the fire empties (their "
+        "hosts must carry `entchaos_destroy_data: allowed`); compose destroys the chaos-allowed volumes instead")
+
+
 @register("datacenter-fire")
-class DatacenterFire(Fault):
+class DatacenterFire(Fault[DatacenterFireParams]):
     """A whole datacenter's selected containers killed, cut off, removed, their own volumes destroyed."""
 
     destructive = True
     backends = ("compose", "inventory")
+
+    def check_targets(self, targets: Sequence[TargetRef], stack: Stack) -> None:
+        wanted = self.params.destroy_data
+        if not wanted:
+            return
+        if not isinstance(stack, InventoryStack):
+            raise InvalidInput("datacenter-fire: `destroy_data` is for an inventory's hosts; on compose the fire "
+                               "destroys the volumes labelled entchaos.chaos=allowed (plan lists them)",
+                               fix="remove `destroy_data` from the step, or run it with --inventory")
+        self._data_dirs(targets, stack)
+
+    def _data_dirs(self, targets: Sequence[TargetRef], stack: InventoryStack) -> dict[str, list[str]]:
+        """host -> the data directories `destroy_data` names there; `InvalidInput` for a service that is not a
+        target, declares no data directory, or whose host does not allow it."""
+        burning = {t.service: t.name for t in targets}
+        dirs: dict[str, list[str]] = {}
+        for service in self.params.destroy_data:
+            if service not in burning:
+                raise InvalidInput(f"datacenter-fire: destroy_data names {service}, which the fire does not burn "
+                                   f"(its targets: {', '.join(sorted(burning)) or 'none'})", where=str(stack.path),
+                                   fix="name only services of the burning datacenter")
+            host = stack.host(burning[service])
+            declared = next((s.data_dirs for s in host.services if s.name == service), ())
+            if not host.destroy_allowed:
+                raise InvalidInput(f"datacenter-fire: host {host.name} does not allow its data destroyed ({service})",
+                                   where=str(stack.path), fix="mark the host `entchaos_destroy_data: allowed` in the "
+                                   "inventory, or leave the service out of destroy_data")
+            if not declared:
+                raise InvalidInput(f"datacenter-fire: {service} on {host.name} declares no data_dirs to destroy",
+                                   where=str(stack.path), fix="declare them in entchaos_services (docs/fleet.md)")
+            dirs.setdefault(host.name, []).extend(declared)
+        return dirs
 
     def prepare(self, ctx: FaultContext) -> dict:
         datacenters = {t.datacenter for t in ctx.targets}
@@ -44,8 +91,10 @@ class DatacenterFire(Fault):
                 fix="select the targets with `datacenter: <name>` only",
             )
         datacenter = datacenters.pop()
-        if on_inventory(ctx.stack):
-            return {"datacenter": datacenter, "hosts": sorted({t.name for t in ctx.targets})}
+        if hosts := on_inventory(ctx.stack):
+            return {"datacenter": datacenter, "hosts": sorted({t.name for t in ctx.targets}),
+                    "data_dirs": self._data_dirs(ctx.targets, hosts)}
+        self.check_targets(ctx.targets, ctx.stack)
         volumes = containers.destroyable_volumes(t.id for t in ctx.targets)
         return {
             "datacenter": datacenter,
@@ -58,8 +107,9 @@ class DatacenterFire(Fault):
         """What burns, for `plan`: every container and every volume it will destroy, and the volumes it keeps."""
         if stack is not None and stack.backend == "inventory":
             hosts = sorted({t.name for t in targets})
+            doomed = ", ".join(self.params.destroy_data) or "nothing (the rebuild empties the declared data_dirs)"
             return (f"{self.name}: cuts off hosts {', '.join(hosts) or 'none'} (SSH aside) and kills "
-                    f"{target_names(targets, stack)}; destroys nothing (the rebuild empties the declared data_dirs)")
+                    f"{target_names(targets, stack)}; destroys the data of {doomed}")
         volumes = containers.destroyable_volumes(t.id for t in targets)
         kept = "; ".join(f"{v} ({why})" for v, why in volumes.kept.items())
         return (f"{self.name}: destroys containers {', '.join(t.service for t in targets) or 'none'}; "
@@ -68,7 +118,10 @@ class DatacenterFire(Fault):
     def inject(self, ctx: FaultContext) -> FaultRecord:
         if hosts := on_inventory(ctx.stack):
             run_on_targets(hosts, "fire", ctx.targets)
-            log.info("datacenter_burned", datacenter=ctx.record.state["datacenter"], hosts=ctx.record.state["hosts"])
+            if dirs := ctx.record.state.get("data_dirs"):
+                host_network.run_script(hosts, dirs, "destroy_data", dirs)
+            log.info("datacenter_burned", datacenter=ctx.record.state["datacenter"], hosts=ctx.record.state["hosts"],
+                     data_dirs=dirs)
             return ctx.record
         ids = [t.id for t in ctx.targets]
         # All at once: a fire does not stop the database politely after the apps.
@@ -96,6 +149,8 @@ class DatacenterFire(Fault):
             return  # nothing was prepared: nothing burned
         if hosts := on_inventory(ctx.stack):
             run_on_targets(hosts, "fire", record.targets)
+            if dirs := record.state.get("data_dirs"):
+                host_network.run_script(hosts, dirs, "destroy_data", dirs)
             return
         for target in record.targets:
             containers.remove(target.id)  # forced: a SIGKILL to what still runs, then gone
@@ -104,11 +159,17 @@ class DatacenterFire(Fault):
         """Every burned container is gone (or at least not running) and every destroyed volume is gone; on hosts,
         every target service stopped and every host cut off."""
         if hosts := on_inventory(ctx.stack):
+            dirs = record.state.get("data_dirs") or {}
+
             def on_hosts() -> Effect:
                 states = service_states(hosts, record.targets)
-                return Effect(bool(states) and all(s.word == "stopped" and s.network == "cut" for s in states.values()),
+                data = host_network.run_script(hosts, dirs, "data_state", dirs) if dirs else {}
+                data_lines = sorted(line for said in data.values() for line in said.splitlines())
+                burned = bool(states) and all(s.word == "stopped" and s.network == "cut" for s in states.values())
+                return Effect(burned and all(line.endswith(" empty") for line in data_lines),
                               {"services": {k: s.word for k, s in states.items()},
-                               "hosts_cut": sorted({k.split("/")[0] for k, s in states.items() if s.network == "cut"})})
+                               "hosts_cut": sorted({k.split("/")[0] for k, s in states.items() if s.network == "cut"}),
+                               **({"data_dirs": data_lines} if dirs else {})})
 
             return poll_effect(on_hosts, deadline_s=15, interval_s=0.5, abort=ctx.abort)
 

@@ -5,6 +5,9 @@ Its effect is measured with real probe packets through the filtered path, betwee
 of `percent`: at 50 % one standard deviation is 1.1 points); with `peer_port`, 2000 TCP connects to the peer's
 port (SYN out, SYN-ACK or RST back: a round trip, so the per-packet loss is 1 - sqrt(answered share)).
 After the revert the same probes lose at most 2 %.
+
+On an inventory's hosts the same rules go on the targets' hosts (their SSH server aside); the probe is the TCP
+connects' round trip, from each target host to a peer host's closed port (a reset answers) or to `peer_port`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chaos.faults import host_network
 from chaos.faults._netns_fault import NetnsFault, peer_for
 from chaos.faults.base import Effect, FaultContext, FaultRecord, TargetRef, register
+from chaos.faults.on_hosts import on_inventory
 from chaos.stack.netns import NetnsAgent
 
 TAG = "entchaos-packet-loss"
@@ -40,6 +45,34 @@ class PacketLossParams(BaseModel):
 @register("packet-loss")
 class PacketLoss(NetnsFault[PacketLossParams]):
     """iptables drops `percent` of the targets' packets, both ways (or only those of one TCP peer port)."""
+
+    backends = ("compose", "inventory")
+    host_script = "packet_loss"
+
+    def host_args(self) -> list[object]:
+        return [f"{self.params.percent / 100:.4f}", self.params.peer_port or "-"]
+
+    def prepare(self, ctx: FaultContext) -> dict:
+        if hosts := on_inventory(ctx.stack):
+            return {"peers": host_network.choose_peer(hosts, ctx.targets)}
+        return {}
+
+    def _measure_hosts(self, ctx: FaultContext, record: FaultRecord) -> dict[str, dict]:
+        """Per target host: the round-trip loss of TCP connects to its peer, as a per-packet loss."""
+        hosts = on_inventory(ctx.stack)
+        assert hosts is not None
+        peers = record.state["peers"]
+        port = self.params.peer_port or host_network.CLOSED_PORT
+        answers = host_network.probe(hosts, peers, probes={
+            h: [["syn", p["address"], port, PROBES, SYN_TIMEOUT_S, SYN_BATCH]] for h, p in peers.items()}).answers
+        measured = {}
+        for host, peer in peers.items():
+            r = answers[host][0]
+            round_trip = 1 - r["answered"] / r["tried"]
+            measured[host] = {**peer, "probe": f"tcp connects to port {port}", **r,
+                              "round_trip_loss": round(round_trip, 4),
+                              "losses": [round(1 - math.sqrt(1 - round_trip), 4)]}
+        return measured
 
     def apply_script(self) -> str:
         p = self.params.percent / 100
@@ -80,14 +113,19 @@ class PacketLoss(NetnsFault[PacketLossParams]):
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         """The loss measured each way is within 5 points of `percent`."""
         wanted = self.params.percent / 100
-        measured = {t.service: self._measure(ctx, record, t) for t in record.targets}
+        measured = (self._measure_hosts(ctx, record) if on_inventory(ctx.stack)
+                    else {t.service: self._measure(ctx, record, t) for t in record.targets})
         ok = all(abs(loss - wanted) <= TOLERANCE for m in measured.values() for loss in m["losses"])
-        sd = math.sqrt(wanted * (1 - wanted) / PROBES)
+        if on_inventory(ctx.stack):  # estimated from round trips: 1 - sqrt(answered share), q = (1 - p)^2 answered
+            sd = math.sqrt((1 - (1 - wanted) ** 2) / PROBES) / 2
+        else:
+            sd = math.sqrt(wanted * (1 - wanted) / PROBES)
         return Effect(ok, {"requested": wanted, "tolerance": TOLERANCE, "one_sd": round(sd, 4),
                            "targets": measured})
 
     def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         """The same probes lose at most 2 %."""
-        measured = {t.service: self._measure(ctx, record, t) for t in record.targets}
+        measured = (self._measure_hosts(ctx, record) if on_inventory(ctx.stack)
+                    else {t.service: self._measure(ctx, record, t) for t in record.targets})
         ok = all(loss <= RESIDUAL for m in measured.values() for loss in m["losses"])
         return Effect(ok, {"max_loss": RESIDUAL, "targets": measured})

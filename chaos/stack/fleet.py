@@ -125,6 +125,7 @@ def inventory_document(fleet: Fleet, stack: ComposeStack) -> dict[str, Any]:
                 service["health_url"] = spec.health_url
             if spec.data_dirs:
                 service["data_dirs"] = list(spec.data_dirs)
+                variables["entchaos_destroy_data"] = "allowed"  # a test fleet: a fire may burn its disks
             variables["entchaos_services"] = {spec.runs: service}
         hosts[spec.host] = variables
         for group in (f"dc_{spec.datacenter.replace('-', '_')}", f"role_{spec.role}"):

@@ -36,17 +36,21 @@ class HostStatus:
     services: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     cut_off: bool = False  # a fire's firewall cut is in force
+    leftovers: tuple[str, ...] = ()  # the toolkit's faults in force on it (fire, partition, packet-loss, bandwidth)
 
     @property
     def healthy(self) -> bool:
-        return self.reachable and not self.cut_off and all(s == "running" for s in self.services.values())
+        return (self.reachable and not self.cut_off and not self.leftovers
+                and all(s == "running" for s in self.services.values()))
 
     def describe(self) -> str:
         if not self.reachable:
             return f"unreachable: {self.error or 'no answer'}"
         listed = ", ".join(f"{name} {state}" for name, state in sorted(self.services.items()))
-        return f"answers over SSH; {listed or 'no service'}" + ("; CUT OFF (a fire's firewall rules)"
-                                                                if self.cut_off else "")
+        faults = [f for f in self.leftovers if f != "fire"]
+        return (f"answers over SSH; {listed or 'no service'}"
+                + ("; CUT OFF (a fire's firewall rules)" if self.cut_off else "")
+                + (f"; FAULTS IN FORCE: {', '.join(faults)} (entchaos recover --inventory)" if faults else ""))
 
 
 @dataclass(frozen=True)
@@ -139,11 +143,16 @@ class ServiceState:
         return {"stopped": "exited", "frozen": "paused"}.get(self.word, self.word)
 
 
+def _said(results: list[dict[str, Any]]) -> Mapping[str, object]:
+    """What a host playbook's last `debug` task said on one host (its `msg`), or nothing."""
+    return next((r["msg"] for r in reversed(results) if isinstance(r.get("msg"), dict)), {})
+
+
 def states_of(run: HostRun) -> dict[str, ServiceState]:
     """`<host>/<service>` -> its state, from a run of `service-state` (hosts that did not answer are absent)."""
     found: dict[str, ServiceState] = {}
     for host, results in run.results.items():
-        said: Mapping[str, object] = next((r["msg"] for r in results if isinstance(r.get("msg"), dict)), {})
+        said = _said(results)
         network = str(said.get("network", "?"))
         services = said.get("services")
         for service, line in (services.items() if isinstance(services, dict) else []):
@@ -167,6 +176,8 @@ def host_status(inventory: str | Path) -> list[HostStatus]:
             continue
         words = {s.name: states[f"{host.name}/{s.name}"].word if f"{host.name}/{s.name}" in states else "unknown"
                  for s in host.services}
-        cut = next((st.network for key, st in states.items() if key.startswith(f"{host.name}/")), "open")
-        rows.append(HostStatus(host.name, host.datacenter, True, words, cut_off=cut == "cut"))
+        said = _said(run.results[host.name])
+        left = said.get("leftovers")
+        rows.append(HostStatus(host.name, host.datacenter, True, words, cut_off=said.get("network") == "cut",
+                               leftovers=tuple(sorted(map(str, left))) if isinstance(left, list) else ()))
     return rows

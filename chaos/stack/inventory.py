@@ -8,6 +8,8 @@ group and host variables resolved), and this module reads entchaos's conventions
   compose: a host without it is never hit;
 - host variable `entchaos_services` names the services the host runs, each with its role (default: the host's one
   `role_*` group), its health URL and the ports it publishes (`{port: "address:port"}`, as reached from here);
+- host variable `entchaos_destroy_data: allowed` lets a fire that asks for it (`destroy_data`) empty the host's
+  declared data directories; without it the data survives the fire (the rebuild still empties a database's);
 - inventory variable `entchaos_project` names the stack (default: the file's name), as a compose project does.
 
 A target is one service on one host (id `<host>/<service>`, name the host), so a runbook's selectors (datacenter,
@@ -37,6 +39,7 @@ ROLE_PREFIX = "role_"
 SERVICES_VAR = "entchaos_services"
 CHAOS_VAR = "entchaos_chaos"
 PROJECT_VAR = "entchaos_project"
+DESTROY_VAR = "entchaos_destroy_data"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 # A data directory the rebuild may empty: absolute, at least two levels deep, no `..`, no shell-special characters.
 DATA_DIR = re.compile(r"^(/[A-Za-z0-9_.@+-]+){2,}/?$")
@@ -63,6 +66,7 @@ class Host:
     roles: tuple[str, ...]
     chaos_allowed: bool
     services: tuple[HostService, ...]
+    destroy_allowed: bool = False  # a fire that asks may empty its services' data directories
     variables: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -170,11 +174,16 @@ def hosts_from_listing(listing: Mapping[str, Any], file: str) -> list[Host]:
         if mark not in (None, CHAOS_ALLOWED):
             raise InvalidInput(f"{file}: host {name}: {CHAOS_VAR} is {mark!r}; the only mark is 'allowed'",
                                where=file, fix=f"write `{CHAOS_VAR}: allowed`, or leave it out to protect the host")
+        destroy = variables.get(DESTROY_VAR)
+        if destroy not in (None, CHAOS_ALLOWED):
+            raise InvalidInput(f"{file}: host {name}: {DESTROY_VAR} is {destroy!r}; the only mark is 'allowed'",
+                               where=file, fix=f"write `{DESTROY_VAR}: allowed`, or leave it out to keep its data")
         hosts.append(Host(
             name=name,
             datacenter=dcs[0] if dcs else "-",
             roles=roles,
             chaos_allowed=mark == CHAOS_ALLOWED,
+            destroy_allowed=destroy == CHAOS_ALLOWED,
             services=tuple(_service(name, str(s), spec, roles, file) for s, spec in sorted(services.items())),
             variables=variables,
         ))

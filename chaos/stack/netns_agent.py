@@ -14,6 +14,8 @@ Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's so
     syn HOST PORT N TIMEOUT_S BATCH N TCP connects, BATCH at a time: answered (accepted or refused) within
                                     TIMEOUT_S (below the 1 s SYN retransmission) → {"tried", "answered"}
     rtt HOST PORT N                 N TCP connects, their times               → {"median_ms", "min_ms"}
+    reach PORT TIMEOUT_S N HOST...  N TCP connects to each HOST at once: whether any was answered (accepted or
+                                    refused) within TIMEOUT_S          → {"answered": {HOST: true|false}}
 """
 
 import errno
@@ -160,6 +162,36 @@ def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
     return {"tried": tried, "answered": answered}
 
 
+def reach(port: int, timeout_s: float, n: int, hosts: list) -> dict:
+    """`n` TCP connects to each host, all at once: which hosts answered any of them within `timeout_s`."""
+    socks = {}
+    for host in hosts:
+        for _ in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            try:
+                s.connect((host, port))
+            except BlockingIOError:
+                pass
+            except OSError:  # dropped on the way out, or no route
+                s.close()
+                continue
+            socks[s] = host
+    answered = {host: False for host in hosts}
+    pending = set(socks)
+    deadline = time.monotonic() + timeout_s
+    while pending and deadline > time.monotonic():
+        _, ready, _ = select.select([], list(pending), [], deadline - time.monotonic())
+        for s in ready:
+            pending.discard(s)
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED):
+                answered[socks[s]] = True
+    for s in socks:
+        s.close()
+    return {"answered": answered}
+
+
 def rtt(host: str, port: int, n: int) -> dict:
     """Median and minimum of `n` TCP connect times (ms), and how many failed."""
     times = [connect(host, port, 5.0) for _ in range(n)]
@@ -181,6 +213,7 @@ def main(argv: list) -> None:
         "count": lambda: count(int(args[0]), args[1]),
         "syn": lambda: syn(args[0], int(args[1]), int(args[2]), float(args[3]), int(args[4])),
         "rtt": lambda: rtt(args[0], int(args[1]), int(args[2])),
+        "reach": lambda: reach(int(args[0]), float(args[1]), int(args[2]), args[3:]),
     }[mode]()
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -1,5 +1,6 @@
 """The inventory backend on the test fleet: the ENT stack as SSH hosts reached by Ansible, the shipped
-datacenter-fire runbook run unchanged against its inventory, and a SIGKILLed run recovered over SSH."""
+datacenter-fire runbook run unchanged against its inventory, the network faults measured on the hosts, a run
+stopped by SIGTERM rolled back and a SIGKILLed one recovered over SSH, with nothing left behind."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ import pytest
 import yaml
 from tenacity import retry, stop_after_delay, wait_fixed
 
+from chaos.faults import host_network
 from chaos.stack.compose import PROJECT_ROOT
 from chaos.stack.fleet import Fleet, fleet_down, fleet_up
 from chaos.stack.hosts import host_status
+from chaos.stack.inventory import InventoryStack
 from tests.integration.conftest import unique_project
-from tests.integration.runbook_util import RUNBOOKS, wait_for_step
+from tests.integration.fault_util import Injected
+from tests.integration.runbook_util import RUNBOOKS, variant, wait_for_step
 
 pytestmark = pytest.mark.docker
 
@@ -42,6 +46,7 @@ def assert_whole(fleet: Fleet) -> None:
     rows = host_status(fleet.inventory)
     assert len(rows) == 10 and all(r.reachable for r in rows), [r.describe() for r in rows]
     assert all(r.healthy for r in rows), [f"{r.host}: {r.describe()}" for r in rows if not r.healthy]
+    assert not any(r.leftovers for r in rows), [f"{r.host}: {r.leftovers}" for r in rows]  # no rule, no qdisc
     cut = subprocess.run([*ENTCHAOS, "fleet", "status", "--project", fleet.project], capture_output=True, text=True,
                          cwd=PROJECT_ROOT, timeout=120)
     assert cut.returncode == 0, cut.stdout + cut.stderr
@@ -90,4 +95,73 @@ def test_recover_mends_a_sigkilled_fleet_run(fleet: Fleet, tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"reverted datacenter-fire (fire) of {folder}" in done.stdout
+    assert_whole(fleet)
+
+
+NETWORK_FAULTS = [
+    ("partition", {"datacenter": "sbg"}, {}),
+    ("packet-loss", {"service": "app-rbx-1"}, {"percent": 30}),
+    ("bandwidth", {"service": "app-rbx-1"}, {"rate_kbit": 2000}),
+]
+
+
+@pytest.mark.parametrize(("fault", "labels", "params"), NETWORK_FAULTS, ids=[f[0] for f in NETWORK_FAULTS])
+def test_network_faults_on_hosts_are_measured_then_gone(fleet: Fleet, fault: str, labels: dict,
+                                                        params: dict) -> None:
+    hit = Injected(InventoryStack.from_file(fleet.inventory), fault, labels, params)
+    try:
+        effect = hit.check("injected")
+        assert effect.verified, effect.evidence
+        if fault == "partition":  # both ways: each side answered the other before, neither does now
+            before = effect.evidence["answered_before"]
+            assert "sbg-db-1 -> rbx-db-1" in before and "rbx-db-1 -> sbg-db-1" in before
+            assert effect.evidence["answered_now"] == []
+        elif fault == "packet-loss":
+            assert abs(effect.evidence["targets"]["rbx-app-1"]["losses"][0] - 0.3) <= 0.05
+        else:
+            measured = effect.evidence["targets"]["rbx-app-1"]
+            assert 0.5 * 2000 <= measured["kbit_s"] <= 1.2 * 2000 and measured["tbf_present"]
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified, reverted.evidence
+    assert_whole(fleet)
+
+
+def test_a_partition_undone_behind_its_back_is_not_verified_on_hosts(fleet: Fleet) -> None:
+    stack = InventoryStack.from_file(fleet.inventory)
+    hit = Injected(stack, "partition", {"service": "app-rbx-2"}, {"peers": "dc_sbg"})
+    try:
+        host_network.run_script(stack, ["rbx-app-2"], "unpartition")  # someone removes the rules by hand
+        effect = hit.check("injected")
+        assert not effect.verified and "rbx-app-2 -> sbg-db-1" in effect.evidence["answered_now"]
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
+
+
+def destroy_sbg_data(data: dict) -> None:
+    data["steps"][0]["params"] = {"destroy_data": ["db-sbg"]}
+
+
+@pytest.mark.parametrize("step", ["fire", "failover", "rebuild"])
+def test_sigterm_at_a_step_of_a_fleet_run_leaves_the_fleet_whole(fleet: Fleet, tmp_path: Path, step: str) -> None:
+    """Stopped during the fire, the failover and the rebuild: the rollback mends the fleet over SSH. The runs burn
+    sbg's database disk too (`destroy_data`): the rebuilt database comes back from the other one."""
+    runbook = variant("datacenter-fire", tmp_path, destroy_sbg_data)
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen([*ENTCHAOS, "run", str(runbook), "--inventory", str(fleet.inventory)],
+                            env={**os.environ, "ENTCHAOS_REPORTS_DIR": str(reports)}, cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        folder = wait_for_step(reports, step, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=600) == 3, "aborted"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    journal = [json.loads(line) for line in (folder / "journal.jsonl").open()]
+    burned = [e for e in journal if e["event"] == "fault_effect" and e["phase"] == "injected"]
+    if step != "fire":
+        assert burned[0]["evidence"]["data_dirs"] == ["/var/lib/postgresql/data empty"], burned
     assert_whole(fleet)

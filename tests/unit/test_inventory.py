@@ -90,11 +90,12 @@ def test_the_datacenter_fire_runs_on_hosts(stack: InventoryStack) -> None:
 def test_what_has_no_host_implementation_is_refused_before_anything(stack: InventoryStack, tmp_path: Path) -> None:
     runbook = tmp_path / "cut.yaml"
     runbook.write_text("metadata: {name: cut}\n"
-                       "steps:\n  - {id: cut, fault: partition, target: {datacenter: sbg}, count: 1, duration_s: 5}\n")
+                       "steps:\n  - {id: slow, fault: latency, target: {datacenter: sbg}, count: 1, duration_s: 5,\n"
+                       "             params: {delay_ms: 50}}\n")
     plan = make_plan(validate(runbook), stack)
     with pytest.raises(UnsupportedFault) as caught:
         check_environment(plan, stack)
-    assert "step cut: fault partition is not implemented on the inventory backend" in caught.value.message
+    assert "step slow: fault latency is not implemented on the inventory backend" in caught.value.message
     cpu = tmp_path / "cpu.yaml"
     cpu.write_text("metadata: {name: cpu}\nsteps:\n  - {id: busy, probe: cpu-utilisation, params: {role: app}}\n")
     with pytest.raises(UnsupportedFault, match="probe cpu-utilisation is not implemented on the inventory"):
