@@ -106,6 +106,15 @@ def cmd_load(args: argparse.Namespace) -> int:
     from chaos.load.cli_args import run_from_args
     from chaos.load.remote import run_remote
 
+    if args.inventory:
+        from chaos.load.fleet_cli import run_fleet_from_args
+        from chaos.stack.inventory import InventoryStack
+
+        if args.source != "host" or args.compose_file:
+            print("entchaos load: --inventory sends from the inventory's load generators (role_loadgen): "
+                  "not with --from or --compose-file", file=sys.stderr)
+            return 2
+        return run_fleet_from_args(args, InventoryStack.from_file(args.inventory, args.project))
     stack = _stack(args)
     if args.source != "host":
         passthrough = [a for a in args.raw_argv if a not in ("load",)]
@@ -116,6 +125,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.target is None:
         args.target = stack.edge_url()
     return run_from_args(args)
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    """`entchaos faults`: every fault, its parameters, where it runs, what it needs and whether this machine has it."""
+    from chaos.faults.catalogue import catalogue, render
+
+    print(render(catalogue(try_here=not args.no_try)), end="")
+    return 0
 
 
 def cmd_fleet_up(args: argparse.Namespace) -> int:
@@ -394,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quick", action="store_true",
                            help="the runbook's `quick:` variant (shorter phases, the same checks), if it has one")
             p.add_argument("--reports-dir", default=None, help=REPORTS_HELP)
+    f = sub.add_parser("faults", help="every fault: parameters, stacks, kernel needs, supported on this machine")
+    f.add_argument("--no-try", action="store_true", help="do not try the kernel's capabilities (no helper container)")
+    f.set_defaults(func=cmd_faults)
     c = sub.add_parser("compare", help="two runs' figures against the run's regression tolerances (exit 1: regressed)")
     c.add_argument("baseline", help="the baseline run: its report folder or summary.json")
     c.add_argument("run", help="the run to judge: its report folder or summary.json (its runbook's `regression:`)")
@@ -443,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--from", dest="source", default="host", choices=SOURCES,
                       help="where the load comes from: this host, or a client container on that network")
     add_stack_options(load, "env")
+    load.add_argument("--inventory", default=None, metavar="FILE",
+                      help="from every load generator (role_loadgen) of this Ansible inventory at once, merged")
     return parser
 
 

@@ -40,6 +40,7 @@ class Bandwidth(NetnsFault[BandwidthParams]):
 
     backends = ("compose", "inventory")
     host_script = "bandwidth"
+    needs = ("tbf",)
 
     def host_args(self) -> list[object]:
         return [self.params.rate_kbit, self.params.burst_kbit, self.params.latency_ms]

@@ -136,6 +136,9 @@ class Fault(Parametrised[P], ABC):
     name: ClassVar[str]
     destructive: ClassVar[bool] = False  # nothing comes back by itself: the runbook names the rebuild step
     backends: ClassVar[tuple[str, ...]] = ("compose",)  # the stacks it is implemented on (`Stack.backend`)
+    # What it needs from the kernel (`chaos.stack.capabilities`), as `entchaos faults` lists it: a name, or
+    # "name (when)" for a need of one mode only.
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def describe(self, targets: Sequence[TargetRef], stack: Stack | None = None) -> str:
         """One line for `plan`: what this fault does to which targets (on hosts: each service's host too)."""

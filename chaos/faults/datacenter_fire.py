@@ -50,6 +50,7 @@ class DatacenterFire(Fault[DatacenterFireParams]):
 
     destructive = True
     backends = ("compose", "inventory")
+    needs = ("iptables (on hosts)",)
 
     def check_targets(self, targets: Sequence[TargetRef], stack: Stack) -> None:
         wanted = self.params.destroy_data

@@ -48,6 +48,7 @@ class PacketLoss(NetnsFault[PacketLossParams]):
 
     backends = ("compose", "inventory")
     host_script = "packet_loss"
+    needs = ("iptables-statistic",)
 
     def host_args(self) -> list[object]:
         return [f"{self.params.percent / 100:.4f}", self.params.peer_port or "-"]

@@ -52,6 +52,7 @@ class Partition(Fault[PartitionParams]):
     """The targets are disconnected from `network`; they keep their other networks (on hosts: from `peers`)."""
 
     backends = ("compose", "inventory")
+    needs = ("iptables (on hosts)",)
 
     def prepare(self, ctx: FaultContext) -> dict:
         if hosts := on_inventory(ctx.stack):

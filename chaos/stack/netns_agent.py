@@ -14,6 +14,10 @@ Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's so
     syn HOST PORT N TIMEOUT_S BATCH N TCP connects, BATCH at a time: answered (accepted or refused) within
                                     TIMEOUT_S (below the 1 s SYN retransmission) → {"tried", "answered"}
     rtt HOST PORT N                 N TCP connects, their times               → {"median_ms", "min_ms"}
+    ttfb HOST PORT N TIMEOUT_S      N fresh connections, each sends one small HTTP request and times its first
+                                    answer byte (or the close)   → {"median_ms", "min_ms", "failed"}
+    http HOST PORT N METHOD PATH TIMEOUT_S   N requests, one connection each → {"statuses": {code: n},
+                                    "injected", "reset", "failed", "median_ms", "times_ms"}
     reach PORT TIMEOUT_S N HOST...  N TCP connects to each HOST at once: whether any was answered (accepted or
                                     refused) within TIMEOUT_S          → {"answered": {HOST: true|false}}
 """
@@ -192,6 +196,55 @@ def reach(port: int, timeout_s: float, n: int, hosts: list) -> dict:
     return {"answered": answered}
 
 
+def ttfb(host: str, port: int, n: int, timeout_s: float) -> dict:
+    """Median and minimum time from sending a small request to the first answer byte (or the close)."""
+    times, failed = [], 0
+    for _ in range(n):
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s) as sock:
+                t0 = time.monotonic()
+                sock.sendall(b"GET / HTTP/1.0\r\nHost: entchaos\r\n\r\n")
+                sock.recv(1)
+                times.append(1000 * (time.monotonic() - t0))
+        except OSError:
+            failed += 1
+    return {"median_ms": round(statistics.median(times), 2) if times else None,
+            "min_ms": round(min(times), 2) if times else None, "failed": failed}
+
+
+def http(host: str, port: int, n: int, method: str, path: str, timeout_s: float) -> dict:
+    """`n` requests, a fresh connection each: the statuses, those the fault proxy answered (its header), the
+    connections reset or failed, and the times to the whole answer."""
+    statuses: dict = {}
+    injected = reset = failed = 0
+    times = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s) as sock:
+                sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: entchaos\r\nConnection: close\r\n"
+                             f"Content-Length: 0\r\n\r\n".encode())
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+        except ConnectionResetError:
+            reset += 1
+            continue
+        except OSError:
+            failed += 1
+            continue
+        if not data:
+            reset += 1  # closed without a word: what an abort looks like once connected
+            continue
+        head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        code = head.split(" ")[1] if head.startswith("HTTP/") and " " in head else "?"
+        statuses[code] = statuses.get(code, 0) + 1
+        injected += "x-entchaos-fault:" in head.lower()
+        times.append(round(1000 * (time.monotonic() - t0), 2))
+    return {"statuses": statuses, "injected": injected, "reset": reset, "failed": failed,
+            "median_ms": round(statistics.median(times), 2) if times else None, "times_ms": times}
+
+
 def rtt(host: str, port: int, n: int) -> dict:
     """Median and minimum of `n` TCP connect times (ms), and how many failed."""
     times = [connect(host, port, 5.0) for _ in range(n)]
@@ -213,6 +266,8 @@ def main(argv: list) -> None:
         "count": lambda: count(int(args[0]), args[1]),
         "syn": lambda: syn(args[0], int(args[1]), int(args[2]), float(args[3]), int(args[4])),
         "rtt": lambda: rtt(args[0], int(args[1]), int(args[2])),
+        "ttfb": lambda: ttfb(args[0], int(args[1]), int(args[2]), float(args[3])),
+        "http": lambda: http(args[0], int(args[1]), int(args[2]), args[3], args[4], float(args[5])),
         "reach": lambda: reach(int(args[0]), float(args[1]), int(args[2]), args[3:]),
     }[mode]()
     sys.stdout.write(json.dumps(result) + "\n")

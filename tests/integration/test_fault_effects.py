@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.log import get_logger
-from chaos.stack import containers
+from chaos.stack import containers, fault_proxy
 from chaos.stack.compose import ComposeStack
 from tests.integration.conftest import compose_stack
 from tests.integration.fault_util import Injected
@@ -199,3 +199,56 @@ def test_a_flood_that_is_not_running_is_not_verified(clients: ComposeStack) -> N
     hit = Injected(clients, "flood", {"role": "app"}, {"rate": 50, "for_s": 60}, apply=False)
     effect = hit.check("injected")
     assert not effect.verified and not effect.evidence["alive"] and effect.evidence["processes"] == []
+
+
+def assert_no_proxy_left(stack: ComposeStack, service: str) -> None:
+    """No REDIRECT left in the target's namespace and no proxy helper left anywhere."""
+    assert fault_proxy.redirected_ports(stack.container_of(service).id) == []
+    assert fault_proxy.leftovers() == []
+
+
+def test_latency_through_the_proxy_needs_no_netem(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "latency", {"service": "web-west"}, {"delay_ms": 200, "jitter_ms": 20, "port": 80})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-west"]
+        assert effect.verified and 160 <= seen["added_ms"] <= 400, seen
+        assert seen["redirected_ports"] == [80] and seen["proxy_counts"]["connections"] >= 20
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["targets"]["web-west"]["added_ms"] < 100, reverted.evidence
+    assert_no_proxy_left(tiny, "web-west")
+
+
+@pytest.mark.parametrize("params", [
+    {"port": 80, "status": 503, "percent": 50},
+    {"port": 80, "status": 500, "path_prefix": "/status", "method": "GET"},
+    {"port": 80, "abort_percent": 30},
+    {"port": 80, "delay_ms": 300},
+], ids=["503-half", "500-path", "abort-30", "delay-300"])
+def test_http_fault_is_measured_then_gone(tiny: ComposeStack, params: dict) -> None:
+    hit = Injected(tiny, "http-fault", {"service": "web-west"}, params)
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-west"]
+        assert effect.verified, seen["shares"]
+        if "status" in params:
+            assert str(params["status"]) in seen["now"]["statuses"] and seen["now"]["injected"] > 0
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified, reverted.evidence
+    assert_no_proxy_left(tiny, "web-west")
+
+
+def test_an_http_fault_undone_behind_its_back_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "http-fault", {"service": "web-west"}, {"port": 80, "status": 503})
+    try:
+        fault_proxy.unredirect(tiny.container_of("web-west").id)  # someone removes the REDIRECT by hand
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-west"]
+        assert not effect.verified and seen["now"]["injected"] == 0 and seen["now"]["statuses"] == {"200": 200}
+    finally:
+        hit.revert()
+    assert_no_proxy_left(tiny, "web-west")

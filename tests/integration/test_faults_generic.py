@@ -106,4 +106,4 @@ def test_latency_is_refused_before_anything_when_the_kernel_lacks_netem(tiny):
     if qdisc_supported("netem"):
         pytest.skip("this kernel has netem: the refusal cannot be shown here")
     with pytest.raises(UnsupportedFault, match="netem"):
-        FAULTS.get("latency")({"delay_ms": 50}).check_supported(tiny)
+        FAULTS.get("latency")({"delay_ms": 50, "mode": "netem"}).check_supported(tiny)

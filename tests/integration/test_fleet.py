@@ -165,3 +165,17 @@ def test_sigterm_at_a_step_of_a_fleet_run_leaves_the_fleet_whole(fleet: Fleet, t
     if step != "fire":
         assert burned[0]["evidence"]["data_dirs"] == ["/var/lib/postgresql/data empty"], burned
     assert_whole(fleet)
+
+
+def test_load_alone_from_both_generators_merged(fleet: Fleet, tmp_path: Path) -> None:
+    series = tmp_path / "series.jsonl"
+    done = subprocess.run([*ENTCHAOS, "load", "--inventory", str(fleet.inventory), "--profile", "constant:20",
+                           "--duration", "6", "--json", str(series)], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    mine = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()
+            if line.startswith("  loadgen-")}
+    assert sorted(mine) == ["loadgen-1", "loadgen-2"] and all(n > 30 for n in mine.values()), done.stdout
+    merged = json.loads(series.read_text().splitlines()[-1])
+    assert merged["total"] == sum(mine.values()), (merged["total"], mine)  # added tick by tick, nothing lost
+    assert "availability: all 100.00 %" in done.stdout, done.stdout

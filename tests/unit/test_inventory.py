@@ -91,7 +91,7 @@ def test_what_has_no_host_implementation_is_refused_before_anything(stack: Inven
     runbook = tmp_path / "cut.yaml"
     runbook.write_text("metadata: {name: cut}\n"
                        "steps:\n  - {id: slow, fault: latency, target: {datacenter: sbg}, count: 1, duration_s: 5,\n"
-                       "             params: {delay_ms: 50}}\n")
+                       "             params: {delay_ms: 50, port: 80}}\n")
     plan = make_plan(validate(runbook), stack)
     with pytest.raises(UnsupportedFault) as caught:
         check_environment(plan, stack)
@@ -136,3 +136,11 @@ def test_load_generators_are_reached_as_ansible_reaches_them(tmp_path: Path) -> 
                                                        "entchaos_load_target: 'http://web:80',"))
     fleet = FleetLoad(spec, InventoryStack.from_file(inventory))
     assert fleet.spec.target == "http://web:80" and fleet.spec.schedule.points[0][1] == 10  # one generator: all
+
+
+def test_load_from_an_inventory_refuses_another_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", "--inventory", str(FLEET), "--from", "internet-fr", "--duration", "1"]) == 2
+    assert "--inventory sends from the inventory's load generators" in capsys.readouterr().err
+    # No `entchaos_load_target`: said before any generator is started.
+    assert main(["load", "--inventory", str(FLEET), "--duration", "1"]) == 2
+    assert "names no `entchaos_load_target`" in capsys.readouterr().err

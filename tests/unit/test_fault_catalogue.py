@@ -1,0 +1,47 @@
+"""`entchaos faults`: every fault listed with its parameters and needs; what "supported here" says."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaos.cli import main
+from chaos.faults.base import FAULTS
+from chaos.faults.catalogue import Entry, Need, catalogue, needs_of, render
+
+
+def test_every_fault_is_listed_with_its_parameters_and_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["faults", "--no-try"]) == 0
+    out = capsys.readouterr().out
+    for name in FAULTS.names():
+        assert f"\n{name}" in f"\n{out}", name
+    assert "method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS' | None = None" in out
+    assert "destroy_data: list[str] = []" in out
+    assert "iptables' nat REDIRECT (xt_REDIRECT) (mode proxy); the netem qdisc (sch_netem) (mode netem)" in out
+    assert "rate_kbit: int (required)" in out
+
+
+def test_what_supported_here_says() -> None:
+    def entry(*needs: Need) -> Entry:
+        return Entry("f", "", ("compose",), (), needs, False)
+
+    assert entry().verdict_here == "yes"
+    assert entry(Need("tbf", None, True)).verdict_here == "yes"
+    assert entry(Need("tbf", None, False)).verdict_here == "no: lacks the tbf qdisc (sch_tbf)"
+    assert entry(Need("iptables-redirect", "mode proxy", True),
+                 Need("netem", "mode netem", False)).verdict_here == "mode proxy: yes; mode netem: no"
+    assert entry(Need("iptables", "on hosts", None)).verdict_here == "yes"  # tried on the hosts, at run time
+    assert entry(Need("tbf", None, None)).verdict_here == "unknown (no Docker engine to try it)"
+
+
+def test_a_need_is_a_known_capability_with_an_optional_condition() -> None:
+    for name in FAULTS.names():
+        for need in needs_of(FAULTS.get(name), try_here=False):
+            assert need.describe(), name
+    bad = type("Bad", (FAULTS.get("kill"),), {"needs": ("NetEm!",)})
+    with pytest.raises(ValueError, match="not `name` or `name \\(when\\)`"):
+        needs_of(bad, try_here=False)
+
+
+def test_the_table_renders_without_trying_anything() -> None:
+    text = render(catalogue(try_here=False))
+    assert "here:      not tried (--no-try)" in text and "datacenter-fire (destructive)" in text
