@@ -5,6 +5,10 @@
 Runs on the small non-ENT compose project of the integration tests. The reference for kill and pause is
 `docker kill` / `docker start` and `docker pause` / `docker unpause`; for network faults, one `docker run`
 of the helper image doing nothing (the floor of the helper-container approach).
+
+Then the fault proxy's own overhead (`latency` and `http-fault` without netem): 300 HTTP requests, a fresh
+connection each, from a peer to web-east's nginx, straight and then through the proxy with a rule that does nothing
+(delay 0); the added p50 and p95, and the ratio proxied/straight, alternated over the trials.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ FAULT_CASES = {
     "partition": ({"datacenter": "east"}, {"network": "front"}),
     "bandwidth": ({"service": "web-east"}, {"rate_kbit": 256}),
     "packet-loss": ({"service": "web-east"}, {"percent": 30}),
+    "latency": ({"service": "web-east"}, {"delay_ms": 100, "port": 80}),
+    "http-fault": ({"service": "web-east"}, {"port": 80, "status": 503, "percent": 50}),
 }
+OVERHEAD_REQUESTS = 300
 
 
 def timed(fn) -> float:
@@ -66,6 +73,42 @@ def reference(stack: ComposeStack, name: str) -> float:
     return timed(lambda: [subprocess.run(c, check=True, capture_output=True) for c in cmds])
 
 
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def proxy_overhead(stack: ComposeStack, trials: int) -> dict:
+    """Request times straight to web-east and through a do-nothing fault proxy, alternated; ms."""
+    from chaos.stack import containers, fault_proxy
+    from chaos.stack.netns import NetnsAgent
+
+    target = stack.container_of("web-east").id
+    address = containers.addresses(target)[f"{stack.project}_front"]
+    straight: list[float] = []
+    proxied: list[float] = []
+    with NetnsAgent(stack.container_of("shopper").id) as peer:
+        for _ in range(trials):
+            straight += peer.run("http", address, 80, OVERHEAD_REQUESTS, "GET", "/", 5)["times_ms"]
+            name = f"entchaos-proxy-bench-{uuid.uuid4().hex[:6]}"
+            fault_proxy.start(target, name, {"delay_ms": 0})
+            fault_proxy.redirect(target, 80)
+            try:
+                through = peer.run("http", address, 80, OVERHEAD_REQUESTS, "GET", "/", 5)
+                assert through["statuses"] == {"200": OVERHEAD_REQUESTS}, through["statuses"]
+                proxied += through["times_ms"]
+            finally:
+                fault_proxy.unredirect(target)
+                fault_proxy.stop(name)
+    figures = {}
+    for q in (50, 95):
+        a, b = percentile(straight, q), percentile(proxied, q)
+        figures[f"p{q}"] = {"straight_ms": round(a, 2), "proxied_ms": round(b, 2), "added_ms": round(b - a, 2),
+                            "ratio": round(b / a, 2)}
+    figures["requests_each"] = len(straight)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=3)
@@ -83,6 +126,12 @@ def main() -> int:
             revert = statistics.median(r[1] for r in runs)
             results[name] = {"inject_s": round(inject, 3), "revert_s": round(revert, 3), "docker_cli_s": round(ref, 3)}
             print(f"{name:12} {inject:9.3f} {revert:9.3f} {ref:13.3f} {(inject + revert) / ref:6.2f}")
+        overhead = results["proxy_overhead"] = proxy_overhead(stack, args.trials)
+        print(f"fault proxy overhead, {overhead['requests_each']} requests each way (fresh connections):")
+        for q in ("p50", "p95"):
+            o = overhead[q]
+            print(f"  {q}: straight {o['straight_ms']:.2f} ms, through the proxy {o['proxied_ms']:.2f} ms, "
+                  f"added {o['added_ms']:.2f} ms (ratio {o['ratio']:.2f})")
     finally:
         stack.down()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -139,6 +139,7 @@ class Fault(Parametrised[P], ABC):
     # What it needs from the kernel (`chaos.stack.capabilities`), as `entchaos faults` lists it: a name, or
     # "name (when)" for a need of one mode only.
     needs: ClassVar[tuple[str, ...]] = ()
+    refused_because: ClassVar[str | None] = None  # a fault listed only to say why it cannot be done anywhere
 
     def describe(self, targets: Sequence[TargetRef], stack: Stack | None = None) -> str:
         """One line for `plan`: what this fault does to which targets (on hosts: each service's host too)."""

@@ -42,10 +42,13 @@ class Entry:
     needs: tuple[Need, ...]
     destructive: bool
     tried: bool = True
+    refused_because: str | None = None
 
     @property
     def verdict_here(self) -> str:
         """`yes`, `no: …`, or per mode when a need is a mode's only."""
+        if self.refused_because:
+            return f"no, anywhere: {self.refused_because}"
         local = [n for n in self.needs if n.when != "on hosts"]
         if not local:
             return "yes"
@@ -105,7 +108,7 @@ def catalogue(*, try_here: bool = True) -> list[Entry]:
         cls = FAULTS.get(name)
         summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
         entries.append(Entry(name, summary, cls.backends, params_of(cls), needs_of(cls, try_here=try_here),
-                             cls.destructive, try_here))
+                             cls.destructive, try_here, cls.refused_because))
     return entries
 
 

@@ -72,7 +72,8 @@ class HostPlaybooks:
         facts = host_facts(self.stack)
         if set(values) & set(facts):  # the models forbid reserved names: reaching this is a bug in the toolkit
             raise InvalidInput(f"playbook {name}: parameters {sorted(set(values) & set(facts))} override facts")
-        run = run_host_playbook(name, self.stack.path, extravars={**facts, **values}, timeout_s=int(timeout_s))
+        run = run_host_playbook(name, self.stack.path, extravars={**facts, **values}, timeout_s=int(timeout_s),
+                                cancel=cancel)
         trouble = {**run.unreachable, **run.failed}
         if trouble or run.rc != 0:
             detail = "; ".join(f"{host}: {why}" for host, why in sorted(trouble.items())) or f"status {run.status}"

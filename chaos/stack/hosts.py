@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,14 @@ class HostRun:
 
 
 def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[str, Any] | None = None,
-                      limit: str | None = None, timeout_s: int = 300) -> HostRun:
-    """`playbooks/hosts/<name>.yml` on the inventory's hosts (or the `limit` pattern): every host's results."""
+                      limit: str | None = None, timeout_s: int = 300,
+                      cancel: Callable[[], bool] | None = None) -> HostRun:
+    """`playbooks/hosts/<name>.yml` on the inventory's hosts (or the `limit` pattern): every host's results.
+
+    Stopped early once `cancel()` is True. A cancel callback is always given: without one ansible-runner installs
+    its own SIGTERM and SIGINT handlers, for good, and the run's own guard (`chaos.engine.signals`) would never
+    hear a signal again: a fleet run sent SIGTERM went on to its end instead of rolling back.
+    """
     import ansible_runner  # heavy import, only when hosts are asked
 
     private = Path(tempfile.mkdtemp(prefix=f"entchaos-hosts-{name}-"))
@@ -90,6 +96,7 @@ def run_host_playbook(name: str, inventory: str | Path, *, extravars: Mapping[st
         },
         quiet=True,
         timeout=timeout_s,
+        cancel_callback=cancel or (lambda: False),
     )
     results: dict[str, list[dict[str, Any]]] = {}
     unreachable: dict[str, str] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from chaos.faults._netns_fault import NetnsFault
 from chaos.faults.base import FAULTS, FaultContext, FaultRecord, TargetRef
 from chaos.faults.datacenter_fire import DatacenterFire
 from chaos.launch import validate
-from chaos.stack.hosts import HostRun
+from chaos.stack.hosts import HostRun, run_host_playbook
 from chaos.stack.inventory import InventoryStack
 from chaos.stack.netns import AGENT_SOURCE
 
@@ -196,3 +197,23 @@ def test_every_fault_left_on_a_host_is_named_by_the_leftovers_script() -> None:
     assert "ENTCHAOS-PART-IN" in SCRIPTS["partition_script"] and "ENTCHAOS-PART" in left
     assert "entchaos-packet-loss" in SCRIPTS["packet_loss_script"] and "entchaos-packet-loss" in left
     assert "handle ecc0:" in SCRIPTS["bandwidth_script"] and "tbf ecc0:" in left
+
+
+def test_a_host_playbook_leaves_the_runs_signal_handlers_alone(tmp_path: Path) -> None:
+    """Without a cancel callback ansible-runner installs its own SIGTERM handler for good: a fleet run sent SIGTERM
+    then went on to its end instead of rolling back."""
+    inventory = tmp_path / "local.yaml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"here": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not expected to be called")
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        run = run_host_playbook("script", inventory,
+                                extravars={"script": "data_state", "args": {"here": ["/nonexistent/x"]}})
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert run.results["here"][-1]["msg"]["stdout"] == "/nonexistent/x missing"
