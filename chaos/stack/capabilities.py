@@ -19,7 +19,8 @@ class Capability:
 
     name: str
     what: str
-    probe: str  # run by `sh -ec` in a throwaway namespace with NET_ADMIN: exit 0 means supported
+    probe: str = ""  # run by `sh -ec` in a throwaway namespace with NET_ADMIN: exit 0 means supported
+    engine: tuple[str, str] | None = None  # or: (cgroup driver, cgroup version) the engine must report
 
 
 CAPABILITIES = {c.name: c for c in (
@@ -31,14 +32,20 @@ CAPABILITIES = {c.name: c for c in (
                "iptables -A OUTPUT -o lo -m statistic --mode random --probability 0.5 -j ACCEPT"),
     Capability("iptables-redirect", "iptables' nat REDIRECT (xt_REDIRECT)",
                "iptables -t nat -A PREROUTING -p tcp --dport 1 -j REDIRECT --to-ports 2"),
+    Capability("cgroup-v1-nesting", "a child cgroup under a container's (cgroup v1, cgroupfs driver)",
+               engine=("cgroupfs", "1")),
 )}
 
 
 @functools.cache
 def supported(name: str) -> bool | None:
     """True or False as tried here; None when it cannot be tried (no Docker engine, no nettools image)."""
+    capability = CAPABILITIES[name]
     try:
-        docker_client().containers.run(NETTOOLS_IMAGE, ["sh", "-ec", CAPABILITIES[name].probe], cap_add=["NET_ADMIN"],
+        if capability.engine is not None:
+            info = docker_client().info()
+            return (info.get("CgroupDriver"), str(info.get("CgroupVersion", "1"))) == capability.engine
+        docker_client().containers.run(NETTOOLS_IMAGE, ["sh", "-ec", capability.probe], cap_add=["NET_ADMIN"],
                                        network_mode="bridge", remove=True, labels={"entchaos.helper": "probe"})
     except ContainerError:
         return False

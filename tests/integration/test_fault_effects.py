@@ -7,13 +7,17 @@ logged (`fault_effect_seen`), so a run with `-s` shows the measured figures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from chaos.errors import FaultError
+from chaos.faults.disk_fill import in_target_files
 from chaos.log import get_logger
 from chaos.stack import containers, fault_proxy
 from chaos.stack.compose import ComposeStack
+from chaos.stack.docker_api import docker_client
 from tests.integration.conftest import compose_stack
 from tests.integration.fault_util import Injected
 
@@ -252,3 +256,90 @@ def test_an_http_fault_undone_behind_its_back_is_not_verified(tiny: ComposeStack
     finally:
         hit.revert()
     assert_no_proxy_left(tiny, "web-west")
+
+
+def test_process_kill_needs_no_tool_in_the_image_and_is_undone(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "process-kill", {"service": "web-east"}, {"process": "nginx"})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-east"]
+        assert effect.verified and len(seen["signalled"]) >= 2 and seen["still_there"] == [], seen  # master, workers
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["states"] == {"web-east": "running"}
+
+
+def test_a_signal_that_does_not_end_the_process_is_not_verified(tiny: ComposeStack) -> None:
+    """SIGUSR1 makes nginx reopen its logs: every process it was sent to is still there, and the check says so."""
+    hit = Injected(tiny, "process-kill", {"service": "web-west"}, {"process": "nginx", "signal": "SIGUSR1"})
+    effect = hit.check("injected")
+    assert not effect.verified and effect.evidence["targets"]["web-west"]["still_there"], effect.evidence
+    hit.revert()
+    assert hit.check("reverted").verified
+    with pytest.raises(FaultError, match="no process named 'postgres' runs in web-west"):
+        Injected(tiny, "process-kill", {"service": "web-west"}, {"process": "postgres"})
+
+
+def assert_no_stressor_left() -> None:
+    left = docker_client().containers.list(all=True, filters={"label": "entchaos.helper=stress"})
+    assert left == [], [c.name for c in left]
+
+
+def test_stress_cpu_is_counted_in_the_targets_own_usage(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "stress-cpu", {"service": "web-east"}, {"workers": 1, "timeout_s": 60})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-east"]
+        assert effect.verified and seen["added"] >= 0.5 and seen["stressor"] == "running", seen
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["targets"]["web-east"]["added"] < 0.5, reverted.evidence
+    assert_no_stressor_left()
+
+
+def test_stress_memory_is_counted_in_the_targets_own_usage(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "stress-memory", {"service": "web-east"}, {"bytes_mb": 64, "timeout_s": 60})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-east"]
+        assert effect.verified and seen["added"] >= 0.8 * 64, seen
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
+    assert_no_stressor_left()
+
+
+def test_a_stressor_that_died_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "stress-cpu", {"service": "web-east"}, {"workers": 1, "timeout_s": 1})
+    time.sleep(3)  # it stopped by itself: the target is idle again
+    effect = hit.check("injected")
+    assert not effect.verified and effect.evidence["targets"]["web-east"]["added"] < 0.5, effect.evidence
+    hit.revert()
+    assert_no_stressor_left()
+
+
+@pytest.mark.parametrize(("path", "size_mb"), [("/data", 64), ("/tmp", 32)], ids=["volume", "writable-layer"])
+def test_disk_fill_takes_the_space_then_gives_it_back(tiny: ComposeStack, path: str, size_mb: int) -> None:
+    hit = Injected(tiny, "disk-fill", {"service": "web-east"}, {"path": path, "size_mb": size_mb})
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-east"]
+        assert effect.verified and seen["now"]["file_bytes"] == size_mb * 2**20, seen
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified and reverted.evidence["targets"]["web-east"]["now"]["file_bytes"] is None
+
+
+def test_disk_fill_never_fills_the_hosts_disk_and_sees_a_file_removed_by_hand(tiny: ComposeStack) -> None:
+    with pytest.raises(FaultError, match=r"would leave \d+ MiB free, under keep_free_mb 1024"):
+        Injected(tiny, "disk-fill", {"service": "web-east"}, {"path": "/tmp", "percent": 100})
+    hit = Injected(tiny, "disk-fill", {"service": "web-east"}, {"path": "/tmp", "size_mb": 32})
+    target = tiny.container_of("web-east").id
+    in_target_files(target, 'rm -f "/proc/1/root$1/.entchaos-disk-fill"', "/tmp")  # someone frees it by hand
+    effect = hit.check("injected")
+    assert not effect.verified and effect.evidence["targets"]["web-east"]["now"]["file_bytes"] is None
+    hit.revert()
+    assert hit.check("reverted").verified

@@ -45,3 +45,21 @@ def test_a_need_is_a_known_capability_with_an_optional_condition() -> None:
 def test_the_table_renders_without_trying_anything() -> None:
     text = render(catalogue(try_here=False))
     assert "here:      not tried (--no-try)" in text and "datacenter-fire (destructive)" in text
+
+
+def test_clock_skew_is_refused_everywhere_with_its_reason() -> None:
+    from chaos.errors import UnsupportedFault
+
+    skew = FAULTS.get("clock-skew")({"offset_s": 30.0})
+    with pytest.raises(UnsupportedFault, match="time namespaces offset only the monotonic and boot clocks"):
+        skew.check_supported(None)  # type: ignore[arg-type]
+    entry = next(e for e in catalogue(try_here=False) if e.name == "clock-skew")
+    assert entry.verdict_here.startswith("no, anywhere: clock-skew cannot move one container's wall clock")
+
+
+@pytest.mark.parametrize("name", ["nginx: worker", "a" * 16, "", "$(reboot)"])
+def test_a_process_name_is_what_the_kernel_could_call_a_process(name: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        FAULTS.get("process-kill")({"process": name})
