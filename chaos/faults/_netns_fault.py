@@ -12,8 +12,12 @@ from chaos.faults.on_hosts import on_inventory
 from chaos.stack import containers
 from chaos.stack.netns import run_in_netns
 
-# Every interface but loopback, inside the target's namespace.
-EACH_IFACE = 'for i in $(ls /sys/class/net); do [ "$i" = lo ] && continue; {cmd}; done'
+# Every interface the fault acts on, inside the target's namespace: $IFACES, set by `ifaces_script`.
+EACH_IFACE = 'for i in $IFACES; do {cmd}; done'
+ALL_IFACES = 'IFACES=$(ls /sys/class/net | grep -vx lo)'
+# $1 an IPv4 address: the interface that holds it (the one on a given network).
+IFACE_OF = """IFACES=$(ip -o -4 addr show | awk -v a="$1" 'index($4, a "/") == 1 {print $2}')
+[ -n "$IFACES" ] || { echo "no interface holds $1" >&2; exit 3; }"""
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,14 @@ class Peer:
                 "target_address": self.target_address}
 
 
-def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef) -> Peer:
-    """A running container sharing a network with `target` that is not one of the record's targets."""
-    found = containers.peer_of(target.id, ctx.stack.project, {t.id for t in record.targets})
+def peer_for(ctx: FaultContext, record: FaultRecord, target: TargetRef, network: str | None = None) -> Peer:
+    """A running container sharing a network with `target` (that compose network, if given) that is not one of
+    the record's targets."""
+    full = f"{ctx.stack.project}_{network}" if network else None
+    found = containers.peer_of(target.id, ctx.stack.project, {t.id for t in record.targets}, full)
+    if found is None and network:
+        raise FaultError(f"no running container but the targets is on network {network} with {target.service}",
+                         fix="the effect check needs a peer on that network")
     if found is None:
         raise FaultError(f"no running container shares a network with {target.service}: nothing to measure against",
                          fix="an effect check needs a peer on one of the target's networks that is not a target")
@@ -63,13 +72,36 @@ class NetnsFault(Fault[P]):
         """The shell commands that undo them (idempotent: run on a target that may have none)."""
         raise NotImplementedError
 
+    def network(self) -> str | None:
+        """The one compose network the fault acts on (its `network` parameter), or None for all of them."""
+        return getattr(self.params, "network", None)
+
+    def ifaces_script(self, ctx: FaultContext, target: TargetRef) -> str:
+        """Sets $IFACES in the target's namespace: every interface but loopback, or the one on `network()`."""
+        network = self.network()
+        if network is None:
+            return ALL_IFACES
+        address = containers.addresses(target.id).get(f"{ctx.stack.project}_{network}")
+        if address is None:
+            raise FaultError(f"{target.service} is not on network {network}",
+                             fix="name one of the target's networks (compose names, without the project prefix)")
+        return f"set -- {address}\n{IFACE_OF}"
+
+    def prepare(self, ctx: FaultContext) -> dict:
+        if self.network() is not None and on_inventory(ctx.stack):
+            raise FaultError(f"{self.name}: `network` names a compose network; on hosts every interface is hit",
+                             fix="remove `network` from the step")
+        for target in ctx.targets:  # a missing network is said before anything is injected
+            self.ifaces_script(ctx, target)
+        return {}
+
     def inject(self, ctx: FaultContext) -> FaultRecord:
         if (hosts := on_inventory(ctx.stack)) and self.host_script:
             mine = host_network.target_hosts(ctx.targets)
             host_network.run_script(hosts, mine, self.host_script, {h: self.host_args() for h in mine})
             return ctx.record
         for target in ctx.targets:
-            run_in_netns(target.id, self.apply_script())
+            run_in_netns(target.id, f"{self.ifaces_script(ctx, target)}\n{self.apply_script()}")
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:
@@ -78,4 +110,4 @@ class NetnsFault(Fault[P]):
             return
         for target in record.targets:
             if containers.is_running(target.id):  # a container that is gone has no rules left
-                run_in_netns(target.id, self.revert_script())
+                run_in_netns(target.id, f"{ALL_IFACES}\n{self.revert_script()}")

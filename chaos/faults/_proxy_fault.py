@@ -4,6 +4,7 @@ REDIRECT of one port; the effect checks send requests from a peer through that p
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -56,6 +57,7 @@ class ProxyFault(Fault[P]):
         for target_id, peer in record.state["peers"].items():
             with NetnsAgent(peer["id"]) as agent:
                 now = self.probe(agent, peer["address"], record)
+            time.sleep(3 * fault_proxy.REPORT_S)  # the proxy's counts include this probe's connections
             seen[names.get(target_id, target_id[:12])] = {
                 "peer": peer["service"], "port": record.state["port"], "before": record.state["before"][target_id],
                 "now": now, "proxy_counts": fault_proxy.counts(record.state["helpers"][target_id]),

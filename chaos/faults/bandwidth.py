@@ -32,6 +32,8 @@ class BandwidthParams(BaseModel):
     burst_kbit: int = Field(default=32, ge=1, le=1_000_000, strict=True)
     latency_ms: int = Field(default=400, ge=1, le=60_000, strict=True,
                             description="how long a packet may wait in the bucket")
+    network: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                                description="only the interface on this compose network (default: every one)")
 
 
 @register("bandwidth")
@@ -52,7 +54,7 @@ class Bandwidth(NetnsFault[BandwidthParams]):
     def prepare(self, ctx: FaultContext) -> dict:
         if hosts := on_inventory(ctx.stack):
             return {"peers": host_network.choose_peer(hosts, ctx.targets)}
-        return {}
+        return super().prepare(ctx)
 
     def _size(self) -> tuple[int, float]:
         """The transfer's bytes (about two seconds at the cap) and its timeout."""
@@ -91,7 +93,7 @@ class Bandwidth(NetnsFault[BandwidthParams]):
         nbytes, timeout_s = self._size()
         measured = {}
         for target in record.targets:
-            peer = peer_for(ctx, record, target)
+            peer = peer_for(ctx, record, target, self.params.network)
             with NetnsAgent(peer.id) as sink, NetnsAgent(target.id) as source:
                 sent = source.run("send", peer.address, sink.port, nbytes, timeout_s)
             shaped = "tbf" in run_in_netns(target.id, "tc qdisc show")

@@ -18,7 +18,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.faults import host_network
-from chaos.faults._netns_fault import NetnsFault, peer_for
+from chaos.faults._netns_fault import EACH_IFACE, NetnsFault, peer_for
 from chaos.faults.base import Effect, FaultContext, FaultRecord, TargetRef, register
 from chaos.faults.on_hosts import on_inventory
 from chaos.stack.netns import NetnsAgent
@@ -40,6 +40,8 @@ class PacketLossParams(BaseModel):
         description="only the TCP connections this container opened to that port (e.g. 5432: a standby's "
         "replication stream), leaving connections to its own ports alone",
     )
+    network: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                                description="only the interface on this compose network (default: every one)")
 
 
 @register("packet-loss")
@@ -56,7 +58,7 @@ class PacketLoss(NetnsFault[PacketLossParams]):
     def prepare(self, ctx: FaultContext) -> dict:
         if hosts := on_inventory(ctx.stack):
             return {"peers": host_network.choose_peer(hosts, ctx.targets)}
-        return {}
+        return super().prepare(ctx)
 
     def _measure_hosts(self, ctx: FaultContext, record: FaultRecord) -> dict[str, dict]:
         """Per target host: the round-trip loss of TCP connects to its peer, as a per-packet loss."""
@@ -80,8 +82,9 @@ class PacketLoss(NetnsFault[PacketLossParams]):
         rule = f"-m statistic --mode random --probability {p:.4f} -m comment --comment {TAG} -j DROP"
         port = self.params.peer_port
         inbound, outbound = (f"-p tcp --sport {port} ", f"-p tcp --dport {port} ") if port else ("", "")
-        # Loopback is not the network: the container's own health checks must not lose packets.
-        return f"iptables -I INPUT ! -i lo {inbound}{rule} && iptables -I OUTPUT ! -o lo {outbound}{rule}"
+        # Each interface in $IFACES (never loopback: the container's own health checks must not lose packets).
+        return EACH_IFACE.format(cmd=f'iptables -I INPUT -i "$i" {inbound}{rule} && '
+                                     f'iptables -I OUTPUT -o "$i" {outbound}{rule}')
 
     def revert_script(self) -> str:
         # Delete every rule we tagged, however many runs left them: idempotent.
@@ -89,7 +92,7 @@ class PacketLoss(NetnsFault[PacketLossParams]):
 
     def _measure(self, ctx: FaultContext, record: FaultRecord, target: TargetRef) -> dict:
         """The measured loss share(s) between the target and a peer: {"losses": [...], ...evidence}."""
-        peer = peer_for(ctx, record, target)
+        peer = peer_for(ctx, record, target, self.params.network)
         port = self.params.peer_port
         if port:
             with NetnsAgent(target.id) as here:

@@ -1,10 +1,12 @@
 """process-kill: a named process inside the targets gets a signal, with no tool needed inside their images.
 
-A nettools helper joins the target's PID namespace (`--pid container:<id>`, as Pumba does) and signals every
-process whose name (`/proc/PID/comm`, at most 15 characters) is `process`; the helper itself is never among them.
-Its effect: the pids it signalled are gone (or zombies, or the container has stopped when one was its main
-process). Nothing is restarted by the fault: a supervisor restarting the process is what is being tested. The
-revert only starts a container that stopped because its main process was killed.
+A nettools helper joins the target's PID namespace (`--pid container:<id>`, as Pumba does) and signals every process
+whose name (`/proc/PID/comm`, at most 15 characters) is `process`; the helper itself is never among them. Its
+effect: the pids it signalled are gone (or zombies, or the container has stopped when one was its main process). The
+main process (pid 1 in the namespace) is shielded by the kernel from signals sent from inside its namespace: that
+one is sent by the engine (`docker kill --signal`). Nothing is restarted by the fault: a supervisor restarting the
+process is what is being tested. The revert only starts a container that stopped because its main process was
+killed.
 """
 
 from __future__ import annotations
@@ -78,8 +80,12 @@ class ProcessKill(Fault[ProcessKillParams]):
     def inject(self, ctx: FaultContext) -> FaultRecord:
         signal = self.params.signal.removeprefix("SIG")
         for target in ctx.targets:
-            if pids := ctx.record.state["pids"].get(target.id):
-                in_pid_namespace(target.id, SIGNAL, signal, *pids)
+            pids = ctx.record.state["pids"].get(target.id) or []
+            if others := [p for p in pids if p != "1"]:
+                in_pid_namespace(target.id, SIGNAL, signal, *others)
+            if "1" in pids:  # last: the container ends with it
+                # The kernel shields a namespace's init from its own namespace's signals: the engine sends it.
+                containers.kill(target.id, self.params.signal)
         return ctx.record
 
     def revert(self, ctx: FaultContext, record: FaultRecord) -> None:

@@ -32,6 +32,8 @@ CAPABILITIES = {c.name: c for c in (
                "iptables -A OUTPUT -o lo -m statistic --mode random --probability 0.5 -j ACCEPT"),
     Capability("iptables-redirect", "iptables' nat REDIRECT (xt_REDIRECT)",
                "iptables -t nat -A PREROUTING -p tcp --dport 1 -j REDIRECT --to-ports 2"),
+    Capability("iptables-string", "iptables' string match (xt_string)",
+               "iptables -A OUTPUT -o lo -p udp -m string --algo bm --hex-string '|03|abc|00|' -j ACCEPT"),
     Capability("cgroup-v1-nesting", "a child cgroup under a container's (cgroup v1, cgroupfs driver)",
                engine=("cgroupfs", "1")),
 )}

@@ -247,9 +247,13 @@ def peer_on(project: str, network: str, exclude: set[str]) -> tuple[str, str] | 
     return None
 
 
-def peer_of(container_id: str, project: str, exclude: set[str]) -> tuple[str, str, str, str] | None:
-    """A running peer sharing a network with the container: (peer id, network, peer address, container address)."""
+def peer_of(container_id: str, project: str, exclude: set[str],
+            network_only: str | None = None) -> tuple[str, str, str, str] | None:
+    """A running peer sharing a network with the container (that one network, if given): (peer id, network, peer
+    address, container address)."""
     for network, ip in sorted(addresses(container_id).items()):
+        if network_only is not None and network != network_only:
+            continue
         found = peer_on(project, network, exclude | {container_id})
         if found is not None:
             return found[0], network, found[1], ip

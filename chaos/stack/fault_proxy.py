@@ -30,6 +30,7 @@ PROXY_SOURCE = Path(__file__).with_name("proxy_agent.py")
 PROXY_PORT = 15999  # where the proxy listens in the target's namespace
 TAG = "entchaos-proxy"  # the REDIRECT rules' comment: what the revert removes
 HELPER_LABEL = "proxy"  # entchaos.helper=proxy on the helper containers
+REPORT_S = 0.1  # how often the proxy writes its counts (proxy_agent.REPORT_S)
 
 
 def redirect_script(port: int) -> str:

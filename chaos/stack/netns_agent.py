@@ -18,6 +18,8 @@ Not imported by the toolkit: `chaos.stack.netns.NetnsAgent` sends this file's so
                                     answer byte (or the close)   → {"median_ms", "min_ms", "failed"}
     http HOST PORT N METHOD PATH TIMEOUT_S   N requests, one connection each → {"statuses": {code: n},
                                     "injected", "reset", "failed", "median_ms", "times_ms"}
+    resolve NAME                    the name looked up as the namespace's resolver does (getaddrinfo, IPv4)
+                                                               → {"addresses", "error", "ms"}
     reach PORT TIMEOUT_S N HOST...  N TCP connects to each HOST at once: whether any was answered (accepted or
                                     refused) within TIMEOUT_S          → {"answered": {HOST: true|false}}
 """
@@ -245,6 +247,16 @@ def http(host: str, port: int, n: int, method: str, path: str, timeout_s: float)
             "median_ms": round(statistics.median(times), 2) if times else None, "times_ms": times}
 
 
+def resolve(name: str) -> dict:
+    """`name` looked up through the namespace's own resolver (its resolv.conf): addresses or the error."""
+    t0 = time.monotonic()
+    try:
+        found = sorted({a[4][0] for a in socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)})
+    except OSError as exc:
+        return {"addresses": [], "error": f"{type(exc).__name__}: {exc}", "ms": round(1000 * (time.monotonic() - t0))}
+    return {"addresses": found, "error": None, "ms": round(1000 * (time.monotonic() - t0))}
+
+
 def rtt(host: str, port: int, n: int) -> dict:
     """Median and minimum of `n` TCP connect times (ms), and how many failed."""
     times = [connect(host, port, 5.0) for _ in range(n)]
@@ -268,6 +280,7 @@ def main(argv: list) -> None:
         "rtt": lambda: rtt(args[0], int(args[1]), int(args[2])),
         "ttfb": lambda: ttfb(args[0], int(args[1]), int(args[2]), float(args[3])),
         "http": lambda: http(args[0], int(args[1]), int(args[2]), args[3], args[4], float(args[5])),
+        "resolve": lambda: resolve(args[0]),
         "reach": lambda: reach(int(args[0]), float(args[1]), int(args[2]), args[3:]),
     }[mode]()
     sys.stdout.write(json.dumps(result) + "\n")

@@ -1,6 +1,6 @@
-"""The fault proxy the `latency` and `http-fault` faults place in a target's network namespace (stdlib only:
-`python3 -c` in nettools). Not imported by the toolkit: `chaos.faults.proxy` sends this file's source to a helper
-container that shares the target's namespace, where an iptables REDIRECT sends it the traffic of one port.
+"""The fault proxy the `latency` and `http-fault` faults place in a target's network namespace (stdlib only: `python3
+-c` in nettools). Not imported by the toolkit: `chaos.faults.proxy` sends this file's source to a helper container
+that shares the target's namespace, where an iptables REDIRECT sends it the traffic of one port.
 
     python3 proxy_agent.py LISTEN_PORT RULES_JSON
 
@@ -14,8 +14,9 @@ port; a connection from the proxy itself is not redirected, so there is no loop)
                       `status` by the proxy (never reaching the service) or held `delay_ms` before going on
 
 Requests are read head by head (Content-Length and chunked bodies followed), so every request of a keep-alive
-connection is judged, not only the first; a client that pipelines sees its faulted answer before earlier ones
-(the ENT's and usual clients do not pipeline). Prints "ready" once listening; counts what it did on stderr.
+connection is judged, not only the first; a client that pipelines sees its faulted answer before earlier ones (the
+ENT's and usual clients do not pipeline). Prints "ready" once listening; counts what it did on stderr (every 0.1 s,
+when changed).
 """
 
 import asyncio
@@ -30,6 +31,7 @@ import time
 SO_ORIGINAL_DST = 80
 READ = 65536
 HEAD_MAX = 65536
+REPORT_S = 0.1  # what it did, written this often when it changed
 
 
 def original_destination(sock: socket.socket) -> tuple:
@@ -119,9 +121,14 @@ class Proxy:
                 self.counts["faulted"] += 1
                 status = int(self.http["status"])
                 text = f"entchaos http-fault {status}\n".encode()
+                # The client asked to close (or speaks HTTP/1.0): answer so, and close, as a server would.
+                closing = headers.get("connection", "").lower() == "close" or lines[0].endswith("HTTP/1.0")
                 writer.write(f"HTTP/1.1 {status} Injected\r\nContent-Type: text/plain\r\nContent-Length: "
-                             f"{len(text)}\r\nX-Entchaos-Fault: http-fault\r\n\r\n".encode() + text)
+                             f"{len(text)}\r\nX-Entchaos-Fault: http-fault\r\n"
+                             f"{'Connection: close' + chr(13) + chr(10) if closing else ''}\r\n".encode() + text)
                 await writer.drain()
+                if closing:
+                    return
                 continue
             if hit and self.http.get("delay_ms"):
                 self.counts["delayed"] += 1
@@ -164,7 +171,7 @@ async def main(port: int, rules: dict) -> None:
     said = ""
     async with server:
         while True:
-            await asyncio.sleep(1)
+            await asyncio.sleep(REPORT_S)
             if json.dumps(proxy.counts) != said:  # what it did, when it changed
                 said = json.dumps(proxy.counts)
                 sys.stderr.write(said + "\n")

@@ -18,6 +18,7 @@ from chaos.log import get_logger
 from chaos.stack import containers, fault_proxy
 from chaos.stack.compose import ComposeStack
 from chaos.stack.docker_api import docker_client
+from chaos.stack.netns import run_in_netns
 from tests.integration.conftest import compose_stack
 from tests.integration.fault_util import Injected
 
@@ -343,3 +344,63 @@ def test_disk_fill_never_fills_the_hosts_disk_and_sees_a_file_removed_by_hand(ti
     assert not effect.verified and effect.evidence["targets"]["web-east"]["now"]["file_bytes"] is None
     hit.revert()
     assert hit.check("reverted").verified
+
+
+def assert_no_dns_rule_left(stack: ComposeStack, service: str) -> None:
+    rules = run_in_netns(stack.container_of(service).id, "iptables-save")
+    assert "entchaos-dns" not in rules, rules
+    left = docker_client().containers.list(all=True, filters={"label": "entchaos.helper=dns"})
+    assert left == [], [c.name for c in left]
+
+
+@pytest.mark.parametrize("params", [
+    {"names": "."},
+    {"names": "shopper"},
+    {"mode": "answer", "names": "shopper", "address": "192.0.2.7"},
+], ids=["fail-all", "fail-one-name", "wrong-answer"])
+def test_dns_fault_is_seen_from_inside_then_gone(tiny: ComposeStack, params: dict) -> None:
+    hit = Injected(tiny, "dns", {"service": "web-west"}, params)
+    try:
+        effect = hit.check("injected")
+        seen = effect.evidence["targets"]["web-west"]
+        assert effect.verified, seen
+        if params.get("mode") == "answer":
+            assert seen["now"]["probe"]["addresses"] == ["192.0.2.7"]
+        else:
+            assert seen["now"]["probe"]["error"] and seen["before"]["probe"]["addresses"]
+        if params["names"] != ".":  # another name still resolves
+            assert seen["control_name"] and seen["now"]["control"]["error"] is None, seen
+    finally:
+        hit.revert()
+    reverted = hit.check("reverted")
+    assert reverted.verified, reverted.evidence
+    assert_no_dns_rule_left(tiny, "web-west")
+
+
+def test_a_dns_fault_for_another_name_is_not_verified(tiny: ComposeStack) -> None:
+    """Resolution of `web-east` is failed, but the check is asked about `shopper`: it resolves, so not verified."""
+    hit = Injected(tiny, "dns", {"service": "web-west"}, {"names": "web-east", "probe_name": "shopper"})
+    try:
+        effect = hit.check("injected")
+        assert not effect.verified and effect.evidence["targets"]["web-west"]["now"]["probe"]["error"] is None
+    finally:
+        hit.revert()
+    assert_no_dns_rule_left(tiny, "web-west")
+
+
+def test_a_network_fault_can_name_one_of_the_targets_networks(tiny: ComposeStack) -> None:
+    """web-east is on `front` and `east`: the loss is measured on front, and its rules hold front's interface only."""
+    target = tiny.container_of("web-east").id
+    hit = Injected(tiny, "packet-loss", {"service": "web-east"}, {"percent": 30, "network": "front"})
+    try:
+        effect = hit.check("injected")
+        assert effect.verified and effect.evidence["targets"]["web-east"]["network"].endswith("_front")
+        rules = [r for r in run_in_netns(target, "iptables-save").splitlines() if "entchaos-packet-loss" in r]
+        address = containers.addresses(target)[f"{tiny.project}_front"]
+        front = run_in_netns(target, f"ip -o -4 addr show | grep -F ' {address}/' | cut -d' ' -f2").strip()
+        assert len(rules) == 2 and all(f" {front} " in r for r in rules), (front, rules)
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
+    with pytest.raises(FaultError, match="web-west is not on network east"):
+        Injected(tiny, "packet-loss", {"service": "web-west"}, {"percent": 30, "network": "east"})
