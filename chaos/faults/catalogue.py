@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 from chaos.faults.base import FAULTS, Fault
 from chaos.stack import capabilities
 
-NEED = re.compile(r"^(?P<name>[a-z-]+)(?: \((?P<when>[^)]*)\))?$")
+NEED = re.compile(r"^(?P<name>[a-z0-9-]+)(?: \((?P<when>[^)]*)\))?$")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class LatencyParams(BaseModel):
         "proxy", description="proxy: through a proxy on `port`, any kernel; netem: every packet, needs sch_netem")
     port: int | None = Field(None, ge=1, le=65535, strict=True,
                              description="proxy mode: the target's port whose answers are delayed")
+    network: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                                description="netem mode: only the interface on this compose network")
 
     @model_validator(mode="after")
     def _port_for_proxy(self) -> LatencyParams:
@@ -43,6 +45,8 @@ class LatencyParams(BaseModel):
             raise ValueError("mode proxy delays one port: name it (`port: 80`), or use `mode: netem`")
         if self.mode == "netem" and self.port is not None:
             raise ValueError("mode netem delays every packet: `port` is for mode proxy")
+        if self.mode == "proxy" and self.network is not None:
+            raise ValueError("mode proxy delays one port on every network: `network` is for mode netem")
         if self.jitter_ms > self.delay_ms:
             raise ValueError("jitter_ms is larger than delay_ms: a delay is never negative")
         return self
@@ -73,7 +77,9 @@ class Latency(ProxyFault[LatencyParams]):
 
     # netem mode: the packet-level fault, run as the other netns faults are
     def prepare(self, ctx: FaultContext) -> dict[str, Any]:
-        return {"mode": "netem"} if self.params.mode == "netem" else super().prepare(ctx)
+        if self.params.mode == "netem":
+            return {"mode": "netem", **_Netem(self.params.model_dump()).prepare(ctx)}
+        return super().prepare(ctx)
 
     def inject(self, ctx: FaultContext) -> FaultRecord:
         if self.params.mode == "netem":
@@ -130,7 +136,7 @@ class _Netem(NetnsFault[LatencyParams]):
     def _rtts(self, ctx: FaultContext, record: FaultRecord) -> dict[str, dict]:
         measured = {}
         for target in record.targets:
-            peer = peer_for(ctx, record, target)
+            peer = peer_for(ctx, record, target, self.params.network)
             with NetnsAgent(peer.id) as there, NetnsAgent(target.id) as here:
                 measured[target.service] = {**peer.describe(), **here.run("rtt", peer.address, there.port, CONNECTS)}
         return measured

@@ -149,14 +149,19 @@ class ComposeStack:
         return [n["Id"] for n in found]
 
     def _remove_helpers(self) -> None:
-        """The toolkit's short-lived helpers (network faults' probes) still attached to a project container."""
+        """The toolkit's helpers (probes, fault proxies, responders, stressors) still attached to a project container:
+        by its network or PID namespace, or by the `entchaos.target` label of those that share neither."""
         client = docker_client()
         ours = {c["Id"] for c in client.api.containers(all=True,
                                                        filters={"label": f"{COMPOSE_PROJECT}={self.project}"})}
         for helper in client.api.containers(all=True, filters={"label": "entchaos.helper"}):
             try:
-                mode = client.api.inspect_container(helper["Id"])["HostConfig"].get("NetworkMode", "")
-                if mode.startswith("container:") and mode.split(":", 1)[1] in ours:
+                attrs = client.api.inspect_container(helper["Id"])
+                joined = {mode.split(":", 1)[1] for mode in (attrs["HostConfig"].get("NetworkMode", ""),
+                                                             attrs["HostConfig"].get("PidMode", ""))
+                          if mode.startswith("container:")}
+                joined.add((attrs["Config"].get("Labels") or {}).get("entchaos.target", ""))
+                if joined & ours:
                     client.api.remove_container(helper["Id"], force=True)
             except NotFound:
                 continue

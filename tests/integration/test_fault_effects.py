@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.errors import FaultError
-from chaos.faults.disk_fill import in_target_files
+from chaos.faults.disk_fill import in_target_files, space
 from chaos.log import get_logger
 from chaos.stack import containers, fault_proxy
 from chaos.stack.compose import ComposeStack
@@ -332,6 +332,19 @@ def test_disk_fill_takes_the_space_then_gives_it_back(tiny: ComposeStack, path: 
         hit.revert()
     reverted = hit.check("reverted")
     assert reverted.verified and reverted.evidence["targets"]["web-east"]["now"]["file_bytes"] is None
+
+
+def test_disk_fill_to_a_share_used(tiny: ComposeStack) -> None:
+    target = tiny.container_of("web-east").id
+    used = space(target, "/data")["used_percent"]
+    hit = Injected(tiny, "disk-fill", {"service": "web-east"}, {"path": "/data", "percent": round(used + 0.1, 2)})
+    try:
+        effect = hit.check("injected")
+        now = effect.evidence["targets"]["web-east"]["now"]
+        assert effect.verified and used + 0.05 <= now["used_percent"] <= used + 0.2, (used, now)
+    finally:
+        hit.revert()
+    assert hit.check("reverted").verified
 
 
 def test_disk_fill_never_fills_the_hosts_disk_and_sees_a_file_removed_by_hand(tiny: ComposeStack) -> None:

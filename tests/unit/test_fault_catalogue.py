@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chaos.cli import main
@@ -63,3 +65,32 @@ def test_a_process_name_is_what_the_kernel_could_call_a_process(name: str) -> No
 
     with pytest.raises(ValidationError):
         FAULTS.get("process-kill")({"process": name})
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"delay_ms": 100}, "mode proxy delays one port: name it"),
+    ({"delay_ms": 100, "mode": "netem", "port": 80}, "`port` is for mode proxy"),
+    ({"delay_ms": 100, "port": 80, "network": "front"}, "`network` is for mode netem"),
+    ({"delay_ms": 10, "jitter_ms": 20, "port": 80}, "a delay is never negative"),
+])
+def test_latency_parameters_say_what_each_mode_takes(params: dict, error: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=error):
+        FAULTS.get("latency")(params)
+
+
+@pytest.mark.parametrize(("fault", "params", "error"), [
+    ("http-fault", {"port": 80}, "nothing to inject"),
+    ("http-fault", {"port": 80, "status": 503, "delay_ms": 10}, "not both"),
+    ("dns", {"mode": "answer"}, "mode answer needs `address`"),
+    ("dns", {"address": "10.0.0.1"}, "`address` is for mode answer"),
+    ("dns", {"names": "-bad-"}, "String should match pattern"),
+    ("disk-fill", {"path": "/data"}, "give `size_mb` or `percent`"),
+    ("disk-fill", {"path": "/data/../etc", "size_mb": 1}, "no `..`"),
+])
+def test_fault_parameters_are_refused_with_what_to_do(fault: str, params: dict, error: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=re.escape(error)):
+        FAULTS.get(fault)(params)

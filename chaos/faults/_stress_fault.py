@@ -1,4 +1,4 @@
-"""stress-cpu and stress-memory: load inside a target's own cgroup, so its CPU and memory limits apply to it.
+"""Shared shape of stress-cpu and stress-memory: load inside a target's own cgroup, so its limits apply to it.
 
 As Pumba does: stress-ng runs in a nettools helper whose cgroup is a child of the target's (`--cgroup-parent`), so
 the target's quota is shared with it, its usage is counted in the target's (the engine's stats show it), and an
@@ -21,10 +21,9 @@ import uuid
 from typing import Any
 
 from docker.errors import APIError, ImageNotFound, NotFound
-from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import EnvironmentProblem, FaultError, UnsupportedFault
-from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect, register
+from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect
 from chaos.stack import capabilities
 from chaos.stack.docker_api import docker_client
 from chaos.stack.interface import Stack
@@ -150,57 +149,3 @@ class StressFault(Fault[Any]):
 
     unit = ""
     share = 0.5
-
-
-class StressCpuParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    workers: int = Field(1, ge=1, le=64, strict=True, description="stress-ng CPU workers")
-    load_percent: int = Field(100, ge=1, le=100, strict=True, description="how busy each worker keeps its CPU")
-    timeout_s: int = Field(300, ge=1, le=3600, strict=True, description="the stressor stops by itself after this")
-
-
-@register("stress-cpu")
-class StressCpu(StressFault):
-    """`workers` busy CPU workers inside each target's cgroup, under its CPU limit."""
-
-    Params = StressCpuParams
-    needs = ("cgroup-v1-nesting",)
-    unit = "cores"
-    share = 0.5
-
-    def stressor(self) -> list[str]:
-        return ["--cpu", str(self.params.workers), "--cpu-load", str(self.params.load_percent)]
-
-    def usage(self, container_id: str) -> float:
-        return cpu_cores_used(container_id)
-
-    def expected(self, container_id: str) -> float:
-        cpus, _ = limits(container_id)
-        wanted = self.params.workers * self.params.load_percent / 100
-        return min(wanted, cpus) if cpus else wanted
-
-
-class StressMemoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bytes_mb: int = Field(ge=1, le=65536, strict=True, description="memory the stressor allocates and keeps")
-    timeout_s: int = Field(300, ge=1, le=3600, strict=True, description="the stressor stops by itself after this")
-
-
-@register("stress-memory")
-class StressMemory(StressFault):
-    """`bytes_mb` of memory allocated and kept inside each target's cgroup, under its memory limit."""
-
-    Params = StressMemoryParams
-    needs = ("cgroup-v1-nesting",)
-    unit = "MiB"
-    share = 0.8
-
-    def stressor(self) -> list[str]:
-        return ["--vm", "1", "--vm-bytes", f"{self.params.bytes_mb}M", "--vm-keep", "--vm-hang", "0"]
-
-    def usage(self, container_id: str) -> float:
-        return memory_used_mb(container_id)
-
-    def expected(self, container_id: str) -> float:
-        _, memory = limits(container_id)
-        return min(self.params.bytes_mb, memory) if memory else self.params.bytes_mb
