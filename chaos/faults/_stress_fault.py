@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from docker.errors import APIError, ImageNotFound, NotFound
+from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import EnvironmentProblem, FaultError, UnsupportedFault
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, poll_effect
@@ -70,6 +71,13 @@ def require_nested_cgroups(fault: str) -> None:
             f"cgroupfs driver; this engine has cgroup v{info.get('CgroupVersion')} with the "
             f"{info.get('CgroupDriver')} driver",
             fix="run it on a host with cgroup v1 (systemd.unified_cgroup_hierarchy=0), or drop the step")
+
+
+class StressParams(BaseModel):
+    """What every stressor takes: how long it may run at most."""
+
+    model_config = ConfigDict(extra="forbid")
+    timeout_s: int = Field(300, ge=1, le=3600, strict=True, description="the stressor stops by itself after this")
 
 
 class StressFault(Fault[Any]):

@@ -22,16 +22,15 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from docker.errors import APIError, ImageNotFound, NotFound
+from docker.errors import APIError, NotFound
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from chaos.errors import EnvironmentProblem, FaultError
+from chaos.errors import FaultError
 from chaos.faults._netns_fault import peer_for
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, register
 from chaos.stack import containers
 from chaos.stack.docker_api import docker_client
-from chaos.stack.netns import NETTOOLS_IMAGE, NetnsAgent, remove_unstarted, run_in_netns
+from chaos.stack.netns import NetnsAgent, run_in_netns, start_resident
 
 TAG = "entchaos-dns"
 RESPONDER_PORT = 15353
@@ -164,26 +163,5 @@ def _nameserver(container_id: str) -> str:
 
 
 def _start_responder(container_id: str, name: str, upstream: str, names: str, address: str) -> None:
-    try:
-        helper = docker_client().containers.run(
-            NETTOOLS_IMAGE, ["python3", "-c", RESPONDER_SOURCE.read_text(), str(RESPONDER_PORT), upstream, names,
-                             address, MARK],
-            name=name, network_mode=f"container:{container_id}", cap_add=["NET_ADMIN"], detach=True,
-            labels={"entchaos.helper": "dns", "entchaos.target": container_id})
-    except ImageNotFound as exc:
-        raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
-    except APIError as exc:
-        remove_unstarted(name)
-        raise FaultError(f"no DNS responder in the namespace of {container_id[:12]}: {exc}") from exc
-
-    def ready() -> bool:
-        helper.reload()
-        if helper.status == "exited":
-            raise FaultError(f"the DNS responder in {container_id[:12]} died: {helper.logs().decode()[-300:]}")
-        return "ready" in helper.logs(stderr=False).decode(errors="replace")
-
-    try:
-        Retrying(stop=stop_after_delay(15), wait=wait_fixed(0.05), retry=retry_if_result(lambda ok: not ok),
-                 reraise=True)(ready)
-    except RetryError:
-        raise FaultError(f"the DNS responder in {container_id[:12]} did not start within 15 s") from None
+    argv = ["python3", "-c", RESPONDER_SOURCE.read_text(), str(RESPONDER_PORT), upstream, names, address, MARK]
+    start_resident(container_id, name, argv, what="DNS responder", label="dns", cap_add=("NET_ADMIN",))

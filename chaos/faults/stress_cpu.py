@@ -6,17 +6,15 @@ after the revert, back within that margin, and no stressor left.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from chaos.faults._stress_fault import StressFault, cpu_cores_used, limits
+from chaos.faults._stress_fault import StressFault, StressParams, cpu_cores_used, limits
 from chaos.faults.base import register
 
 
-class StressCpuParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StressCpuParams(StressParams):
     workers: int = Field(1, ge=1, le=64, strict=True, description="stress-ng CPU workers")
     load_percent: int = Field(100, ge=1, le=100, strict=True, description="how busy each worker keeps its CPU")
-    timeout_s: int = Field(300, ge=1, le=3600, strict=True, description="the stressor stops by itself after this")
 
 
 @register("stress-cpu")

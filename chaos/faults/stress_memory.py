@@ -7,16 +7,14 @@ revert, back within that margin, and no stressor left.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from chaos.faults._stress_fault import StressFault, limits, memory_used_mb
+from chaos.faults._stress_fault import StressFault, StressParams, limits, memory_used_mb
 from chaos.faults.base import register
 
 
-class StressMemoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StressMemoryParams(StressParams):
     bytes_mb: int = Field(ge=1, le=65536, strict=True, description="memory the stressor allocates and keeps")
-    timeout_s: int = Field(300, ge=1, le=3600, strict=True, description="the stressor stops by itself after this")
 
 
 @register("stress-memory")

@@ -16,13 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, ImageNotFound, NotFound
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from docker.errors import APIError, NotFound
 
-from chaos.errors import EnvironmentProblem, FaultError
 from chaos.log import get_logger
 from chaos.stack.docker_api import docker_client
-from chaos.stack.netns import NETTOOLS_IMAGE, remove_unstarted, run_in_netns
+from chaos.stack.netns import run_in_netns, start_resident
 
 log = get_logger(__name__)
 
@@ -44,31 +42,8 @@ UNREDIRECT_SCRIPT = f"iptables-save -t nat | grep -v -- '--comment {TAG}' | ipta
 
 def start(container_id: str, name: str, rules: dict[str, Any], *, ready_s: float = 15.0) -> None:
     """The proxy with `rules` serving in the target's namespace (helper `name`), ready."""
-    try:
-        helper = docker_client().containers.run(
-            NETTOOLS_IMAGE, ["python3", "-c", PROXY_SOURCE.read_text(), str(PROXY_PORT), json.dumps(rules)],
-            name=name, network_mode=f"container:{container_id}", detach=True,
-            labels={"entchaos.helper": HELPER_LABEL, "entchaos.target": container_id},
-        )
-    except ImageNotFound as exc:
-        raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
-    except APIError as exc:
-        remove_unstarted(name)
-        raise FaultError(f"no fault proxy in the namespace of {container_id[:12]}: {exc}") from exc
-
-    def ready() -> bool:
-        helper.reload()
-        if helper.status == "exited":
-            raise FaultError(f"the fault proxy in {container_id[:12]} died: {helper.logs().decode()[-300:]}",
-                             fix=f"is `{NETTOOLS_IMAGE}` built with python3? run `entchaos stack build`")
-        return "ready" in helper.logs(stderr=False).decode(errors="replace")
-
-    try:
-        Retrying(stop=stop_after_delay(ready_s), wait=wait_fixed(0.05), retry=retry_if_result(lambda ok: not ok),
-                 reraise=True)(ready)
-    except RetryError:
-        stop(name)
-        raise FaultError(f"the fault proxy in {container_id[:12]} did not start within {ready_s:g} s") from None
+    start_resident(container_id, name, ["python3", "-c", PROXY_SOURCE.read_text(), str(PROXY_PORT),
+                                        json.dumps(rules)], what="fault proxy", label=HELPER_LABEL, ready_s=ready_s)
 
 
 def counts(name: str) -> dict[str, int]:

@@ -157,3 +157,34 @@ class NetnsAgent:
             with contextlib.suppress(NotFound, APIError):
                 self._helper.remove(force=True)
             self._helper = None
+
+
+def start_resident(container_id: str, name: str, argv: list[str], *, what: str, label: str,
+                   cap_add: tuple[str, ...] = (), ready_s: float = 15.0) -> None:
+    """A nettools helper that stays in the target's network namespace while a fault lasts (`argv`: a stdlib agent
+    that prints "ready" once serving), started and ready; `FaultError` naming `what` otherwise (and removed)."""
+    try:
+        helper = docker_client().containers.run(
+            NETTOOLS_IMAGE, argv, name=name, network_mode=f"container:{container_id}", detach=True,
+            cap_add=list(cap_add), labels={"entchaos.helper": label, "entchaos.target": container_id})
+    except ImageNotFound as exc:
+        raise EnvironmentProblem(f"{NETTOOLS_IMAGE} is missing", fix="run `make setup`") from exc
+    except APIError as exc:
+        remove_unstarted(name)
+        raise FaultError(f"no {what} in the namespace of {container_id[:12]}: {exc}") from exc
+
+    def ready() -> bool:
+        helper.reload()
+        if helper.status == "exited":
+            raise FaultError(f"the {what} in {container_id[:12]} died: {helper.logs().decode()[-300:]}",
+                             fix=f"is `{NETTOOLS_IMAGE}` built with python3? run `entchaos stack build`")
+        return "ready" in helper.logs(stderr=False).decode(errors="replace")
+
+    try:
+        Retrying(stop=stop_after_delay(ready_s), wait=wait_fixed(0.05), retry=retry_if_result(lambda ok: not ok),
+                 reraise=True)(ready)
+    except BaseException as exc:
+        remove_unstarted(name)
+        if isinstance(exc, RetryError):
+            raise FaultError(f"the {what} in {container_id[:12]} did not start within {ready_s:g} s") from None
+        raise

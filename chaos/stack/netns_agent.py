@@ -137,65 +137,52 @@ def count(port: int, tag: str) -> dict:
     return {"received": int(sock.makefile().readline() or 0)}
 
 
-def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
-    """`n` TCP connects, `batch` at a time: how many were answered (SYN-ACK or RST) within `timeout_s`."""
-    answered = tried = 0
-    while tried < n:
-        socks = []
-        for _ in range(min(batch, n - tried)):
-            tried += 1
-            s = socket.socket()
-            s.setblocking(False)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a RST
-            try:
-                s.connect((host, port))
-            except BlockingIOError:
-                pass
-            except OSError:  # EPERM: dropped on the way out
-                s.close()
-                continue
-            socks.append(s)
-        pending = set(socks)
-        deadline = time.monotonic() + timeout_s
-        while pending and deadline > time.monotonic():
-            _, ready, _ = select.select([], list(pending), [], deadline - time.monotonic())
-            for s in ready:
-                pending.discard(s)
-                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED):
-                    answered += 1
-        for s in socks:
+def answered(hosts: list, port: int, timeout_s: float) -> list:
+    """One non-blocking TCP connect to each entry of `hosts` (repeats allowed), all at once: for each, whether it was
+    answered (SYN-ACK or RST) within `timeout_s`. Closed with a RST (no TIME_WAIT left behind)."""
+    pending = {}
+    for i, host in enumerate(hosts):
+        s = socket.socket()
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        try:
+            s.connect((host, port))
+        except BlockingIOError:
+            pass
+        except OSError:  # EPERM: dropped on the way out, or no route: not answered
             s.close()
-    return {"tried": tried, "answered": answered}
-
-
-def reach(port: int, timeout_s: float, n: int, hosts: list) -> dict:
-    """`n` TCP connects to each host, all at once: which hosts answered any of them within `timeout_s`."""
-    socks = {}
-    for host in hosts:
-        for _ in range(n):
-            s = socket.socket()
-            s.setblocking(False)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            try:
-                s.connect((host, port))
-            except BlockingIOError:
-                pass
-            except OSError:  # dropped on the way out, or no route
-                s.close()
-                continue
-            socks[s] = host
-    answered = {host: False for host in hosts}
-    pending = set(socks)
+            continue
+        pending[s] = i
+    socks = list(pending)
+    seen = [False] * len(hosts)
     deadline = time.monotonic() + timeout_s
     while pending and deadline > time.monotonic():
         _, ready, _ = select.select([], list(pending), [], deadline - time.monotonic())
         for s in ready:
-            pending.discard(s)
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED):
-                answered[socks[s]] = True
+            i = pending.pop(s)
+            seen[i] = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED)
     for s in socks:
         s.close()
-    return {"answered": answered}
+    return seen
+
+
+def syn(host: str, port: int, n: int, timeout_s: float, batch: int) -> dict:
+    """`n` TCP connects, `batch` at a time: how many were answered (SYN-ACK or RST) within `timeout_s`."""
+    got = tried = 0
+    while tried < n:
+        size = min(batch, n - tried)
+        got += sum(answered([host] * size, port, timeout_s))
+        tried += size
+    return {"tried": tried, "answered": got}
+
+
+def reach(port: int, timeout_s: float, n: int, hosts: list) -> dict:
+    """`n` TCP connects to each host, all at once: which hosts answered any of them within `timeout_s`."""
+    tries = [host for host in hosts for _ in range(n)]
+    found = {host: False for host in hosts}
+    for host, ok in zip(tries, answered(tries, port, timeout_s), strict=True):
+        found[host] = found[host] or ok
+    return {"answered": found}
 
 
 def ttfb(host: str, port: int, n: int, timeout_s: float) -> dict:
