@@ -125,8 +125,10 @@ bench-load: venv
 	@bash scripts/setup.sh bench-tools
 	$(PY) bench/bench_load.py
 
-# Game day: the same fire with people in the loop; manual steps wait for Enter and are timed.
+# Game day: the same fire with people in the loop, on a live page (http://127.0.0.1:$(GAMEDAY_PORT)/, one view per
+# role: ?role=incident-commander); each manual step waits for its role's answer, timed.
+GAMEDAY_PORT ?= 8800
 gameday: setup
 	$(ENTCHAOS) stack down
 	$(ENTCHAOS) stack up
-	$(ENTCHAOS) run runbooks/gameday-datacenter-fire.yaml --gameday
+	$(ENTCHAOS) gameday runbooks/gameday-datacenter-fire.yaml --web $(GAMEDAY_PORT)

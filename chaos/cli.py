@@ -229,8 +229,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     runbook = validate(args.runbook, quick=args.quick)
     from chaos.report.console import verdict_text
 
-    result = run(runbook, stack_of(runbook, args.project, args.compose_file, args.inventory), gameday=args.gameday,
-                 reports_dir=reports_root(args.reports_dir))
+    web = getattr(args, "web", None)
+    if web is not None:
+        print(f"game-day page: http://127.0.0.1:{web}/ (each role: ?role=<role>)", flush=True)
+    result = run(runbook, stack_of(runbook, args.project, args.compose_file, args.inventory),
+                 gameday=args.gameday or args.command == "gameday", reports_dir=reports_root(args.reports_dir),
+                 web_port=web)
     summary_path = result.folder / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {
         "verdict": result.verdict, "reason": result.reason, "metrics": result.metrics}
@@ -399,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("plan", cmd_plan, "what the runbook will hit, in what order (nothing injected)"),
         ("run", cmd_run, "run a runbook: load, steady state, steps, verify, rollback, reports"),
+        ("gameday", cmd_run, "a game day: the run with people in the loop, at the terminal or on a live page (--web)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("runbook")
@@ -406,6 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--inventory", default=None, metavar="FILE",
                        help="the stack is this Ansible inventory of hosts, not a compose project (docs/fleet.md)")
         p.set_defaults(func=func)
+        if name == "gameday":
+            p.add_argument("--web", type=int, default=None, metavar="PORT",
+                           help="serve the game-day page on 127.0.0.1:PORT; the people answer there, by role")
+            p.set_defaults(gameday=True, quick=False)
+            p.add_argument("--reports-dir", default=None, help=REPORTS_HELP)
         if name == "run":
             p.add_argument("--gameday", action="store_true", help="pause at manual steps for people, and time them")
             p.add_argument("--quick", action="store_true",

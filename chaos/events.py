@@ -232,6 +232,28 @@ class ManualPrompt(Event):
     step_id: str
     instruction: str
     timeout_s: float | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManualAction(Event):
+    """What the people did about a manual step: `done`, `skip` (with why), `abort` (the game day), by `role`,
+    from `by` (the game-day page, the terminal, or nobody: `unattended`)."""
+    kind: ClassVar[str] = "manual_action"
+    durable: ClassVar[bool] = True
+    step_id: str
+    action: str  # done | skip | abort
+    role: str | None = None
+    text: str = ""
+    by: str = "terminal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GamedayNote(Event):
+    """A note written on the game-day page by someone in a role, journaled with its time for the review."""
+    kind: ClassVar[str] = "gameday_note"
+    role: str | None
+    text: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos.engine.engine import Engine
-from chaos.engine.manual import Unattended
+from chaos.engine.manual import Operator, Unattended
 from chaos.engine.plan import Plan, make_plan
 from chaos.engine.recover import Recovery, RecoveryAll, recover, recover_all
 from chaos.engine.result import RunResult
 from chaos.errors import ChaosError, InvalidInput, UnsupportedFault
+from chaos.events import Listener
 from chaos.gameday.operator import ConsoleOperator
 from chaos.gate.suite import GateResult, run_gate
 from chaos.journal import RunView
@@ -153,18 +154,36 @@ def playbooks_for(stack: Stack) -> AnsiblePlaybooks | HostPlaybooks | None:
 
 
 def run(runbook: m.Runbook, stack: Stack, *, gameday: bool = False,
-        reports_dir: Path | None = None) -> RunResult:
-    """Run `runbook` on `stack` with the real parts: the journal and reports land in `reports_dir`."""
-    return Engine(
-        runbook,
-        stack,
-        load_factory=load_factory,
-        playbooks=playbooks_for(stack),
-        operator=ConsoleOperator() if gameday else Unattended(),
-        listeners=[console_view()],
-        reports_dir=reports_dir or reports_root(),
-        state_dir=STATE_DIR,
-    ).run()
+        reports_dir: Path | None = None, web_port: int | None = None) -> RunResult:
+    """Run `runbook` on `stack` with the real parts: the journal and reports land in `reports_dir`. With `web_port`
+    (a game day), the game-day page is served on 127.0.0.1 and the people answer manual steps there."""
+    operator: Operator = ConsoleOperator() if gameday else Unattended()
+    listeners: list[Listener] = [console_view()]
+    server = None
+    if web_port is not None:
+        from chaos.gameday.console import GameState, PageOperator
+        from chaos.gameday.web import GamedayServer
+
+        state = GameState(list(runbook.gameday.roles) if runbook.gameday else [])
+        operator = PageOperator(state)
+        listeners.append(state)
+        server = GamedayServer(state, operator, web_port)
+        server.start()
+        log.info("gameday_page", url=server.url, roles=state.roles)
+    try:
+        return Engine(
+            runbook,
+            stack,
+            load_factory=load_factory,
+            playbooks=playbooks_for(stack),
+            operator=operator,
+            listeners=listeners,
+            reports_dir=reports_dir or reports_root(),
+            state_dir=STATE_DIR,
+        ).run()
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def recover_run(folder: str | Path, stack: Stack) -> Recovery:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chaos.engine.manual import Acknowledgement
 from chaos.errors import FaultError, PlaybookFailed, StackError
 from chaos.faults.base import FAULTS, Effect, Fault, FaultContext, FaultRecord
 from chaos.load.interface import TICK_S, LoadStats, TickCount
@@ -220,11 +221,14 @@ class FakeOperator:
 
     seconds: float = 0.0
     asked: list[str] = field(default_factory=list)
+    action: str = "done"  # what they say: done, skip, abort
 
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
-        """Take `seconds` (or less, when the run is aborted)."""
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
+                  role: str | None = None) -> Acknowledgement:
+        """Take `seconds` (or less, when the run is aborted), then say `action`."""
         self.asked.append(step_id)
         abort.wait(self.seconds)
+        return Acknowledgement(action=self.action, role=role, text="from the fake", by="fake")  # type: ignore[arg-type]
 
 
 @dataclass

@@ -144,6 +144,9 @@ class Engine:
         journal = Journal(folder / JOURNAL_NAME)
         outcome = _Outcome()
         bus = Bus(journal, outcome, *self.listeners, ReportWriter(folder))
+        for listener in self.listeners:  # a listener that also speaks (the game-day page's notes) gets the bus
+            if attach := getattr(listener, "attach", None):
+                attach(bus)
         runner = StepRunner(self.stack, bus, threading.Event(), self.playbooks, self.operator, folder=folder,
                             settle_s=self.settle_s,
                             journeys_file=self.runbook.load.journeys_file if self.runbook.load else None)

@@ -1,28 +1,43 @@
-"""What a manual step needs from the people in the loop: an `Operator` that returns when they are done.
+"""What a manual step needs from the people in the loop: an `Operator` that returns when they have acted.
 
-The engine only knows this contract; `chaos.gameday` implements it for people at a terminal, `Unattended` (CI)
-announces the step and goes on.
+The engine only knows this contract; `chaos.gameday` implements it for people at a terminal and on the game-day
+page, `Unattended` (CI) announces the step and goes on.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from chaos.log import get_logger
 
 log = get_logger(__name__)
 
 
-class Operator(Protocol):
-    """Returns when the people say the instruction is done; raises a ChaosError (StepFailed) when they cannot."""
+@dataclass(frozen=True)
+class Acknowledgement:
+    """What the people said about a manual step: done, skipped (`text`: why) or abort the game day; who (`role`)
+    and from where (`by`: the page, the terminal, or `unattended`)."""
 
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+    action: Literal["done", "skip", "abort"] = "done"
+    role: str | None = None
+    text: str = ""
+    by: str = "terminal"
+
+
+class Operator(Protocol):
+    """Returns when the people have acted on the instruction; raises a ChaosError (StepFailed) when they cannot."""
+
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
+                  role: str | None = None) -> Acknowledgement:
         ...
 
 
 class Unattended:
     """No people in the loop (CI): a manual step is announced and the run goes on."""
 
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
+                  role: str | None = None) -> Acknowledgement:
         log.info("manual_step_skipped_unattended", step=step_id)
+        return Acknowledgement(role=role, by="unattended")

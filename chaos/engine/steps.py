@@ -29,6 +29,7 @@ from chaos.events import (
     FaultInjecting,
     FaultReverted,
     ImpactMeasured,
+    ManualAction,
     ManualPrompt,
     MetricRecorded,
     StepFinished,
@@ -328,10 +329,19 @@ class StepRunner:
 
     def _manual(self, planned: PlannedStep, phase: str) -> None:
         step: m.ManualStep = planned.step
-        self.bus.emit(ManualPrompt(step_id=step.step_id, instruction=step.manual, timeout_s=step.timeout_s))
+        self.bus.emit(ManualPrompt(step_id=step.step_id, instruction=step.manual, timeout_s=step.timeout_s,
+                                   role=step.role))
         t0 = time.monotonic()
-        self.operator.wait_done(step.step_id, step.manual, timeout_s=step.timeout_s, abort=self.abort)
+        ack = self.operator.wait_done(step.step_id, step.manual, timeout_s=step.timeout_s, abort=self.abort,
+                                      role=step.role)
         if self.abort.is_set():
             raise Aborted("the run was aborted during a manual step")
+        self.bus.emit(ManualAction(step_id=step.step_id, action=ack.action, role=ack.role or step.role,
+                                   text=ack.text, by=ack.by))
+        if ack.action == "abort":
+            raise Aborted(f"the game day was stopped at step {step.step_id} by {ack.role or 'someone'}"
+                          + (f": {ack.text}" if ack.text else ""), fix="it rolled back")
+        if ack.action == "skip":
+            return  # not done: no time to record
         if step.record:
             self.record_metric(step.record, round(time.monotonic() - t0, 3), step.step_id)

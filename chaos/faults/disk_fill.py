@@ -8,8 +8,8 @@ The file is `<path>/.entchaos-disk-fill`, allocated at once (fallocate; written 
 A container's writable layer and its volumes usually live on the host's own disk: the fill never leaves less than
 `keep_free_mb` free there (default 1 GiB), and says so before anything is written.
 
-Effect: the free space seen from inside drops by at least 90 % of the bytes written (or used reaches `percent`
-within a point); after the revert, the file is gone and the free space is back within that margin.
+Effect: the free space seen from inside drops by at least 90 % of the bytes written; after the revert, the file is
+gone and the free space grew back by as much.
 """
 
 from __future__ import annotations
@@ -130,11 +130,22 @@ class DiskFill(Fault[DiskFillParams]):
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
         """The free space dropped by at least 90 % of the bytes asked for."""
         seen = self._seen(record)
+        for target in record.targets:  # kept for the revert's check, which compares with this moment
+            record.state["fill"][target.id]["during"] = seen[target.service]["now"]
         return Effect(bool(seen) and all(s["free_dropped_bytes"] >= 0.9 * s["asked_bytes"] for s in seen.values()),
                       {"path": record.state["path"], "targets": seen})
 
     def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
-        """The file is gone and the free space is back within 10 % of the bytes asked for."""
+        """The file is gone, and the free space grew back by at least 90 % of the bytes asked for since the effect
+        was seen (since before the fill when that was in another process, e.g. `entchaos recover`).
+
+        The volume or layer is usually the host's own disk, which others write to meanwhile (logs, images): measured
+        against the moment just before the revert, their few megabytes do not count against the revert."""
         seen = self._seen(record)
-        return Effect(all(s["now"]["file_bytes"] is None and s["free_dropped_bytes"] < 0.1 * s["asked_bytes"]
+        for target in record.targets:
+            fill, s = record.state["fill"][target.id], seen[target.service]
+            during = fill.get("during")
+            s["freed_bytes"] = (s["now"]["free_bytes"] - during["free_bytes"] if during
+                                else s["asked_bytes"] - s["free_dropped_bytes"])
+        return Effect(all(s["now"]["file_bytes"] is None and s["freed_bytes"] >= 0.9 * s["asked_bytes"]
                           for s in seen.values()), {"path": record.state["path"], "targets": seen})

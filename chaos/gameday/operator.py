@@ -9,6 +9,7 @@ from typing import TextIO
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.stop import stop_never, stop_when_event_set
 
+from chaos.engine.manual import Acknowledgement
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
 
@@ -20,7 +21,8 @@ class ConsoleOperator:
         self.stdin = stdin or sys.stdin
         self.stream = stream or sys.stderr
 
-    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event) -> None:
+    def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
+                  role: str | None = None) -> Acknowledgement:
         done = threading.Event()
         self.stream.write(f"    press Enter when done ({step_id})\n")
         self.stream.flush()
@@ -37,3 +39,4 @@ class ConsoleOperator:
             if not abort.is_set():
                 raise StepFailed(f"nobody confirmed manual step {step_id} within {timeout_s:g} s",
                                  fix="the game day's clock ran out") from None
+        return Acknowledgement(role=role, by="terminal")

@@ -353,6 +353,11 @@ def _semantic_problems(
                 yield from _revert_problems(runbook, step, loc, locate, faults, order)
             elif isinstance(step, m.PlaybookStep) and playbooks is not None:
                 yield from _playbook_problems(step, loc, locate, playbooks)
+            elif isinstance(step, m.ManualStep) and step.role is not None:
+                roles = runbook.gameday.roles if runbook.gameday else []
+                if step.role not in roles:
+                    yield locate.problem((*loc, "role"), f"expected a role of `gameday.roles` "
+                                         f"({', '.join(roles) or 'none declared'}), found `{step.role}`")
 
     fault_ids = {s.step_id for s in runbook.steps if isinstance(s, m.FaultStep)}
     if runbook.load is not None and runbook.load.start_after is not None:

@@ -345,12 +345,20 @@ class ManualStep(StepBase):
     """People act (a game day): the run waits for them, timed."""
 
     manual: str = Field(description="what the people on the game day must do")
+    role: Name | None = Field(default=None, description="who acts: one of the runbook's `gameday.roles`")
     timeout_s: float | None = seconds(None, gt=0)
     record: Name | None = Field(default=None, description="metric name for the time they took")
 
     @property
     def kind(self) -> str:
         return "manual"
+
+
+class GamedaySpec(Strict):
+    """The people of a game day: the roles its manual steps name (each sees its own on the game-day page)."""
+
+    roles: list[Name] = Field(min_length=1, max_length=20,
+                              description="e.g. incident-commander, communications, operations")
 
 
 class RevertStep(StepBase):
@@ -566,6 +574,7 @@ class Runbook(Strict):
         description="per metric, how much worse than a baseline run it may get before the CI gate fails "
         "(`rto_s: 20%`, `lost_acked_writes: 0`, `{by: 5%, worse: lower}`)")
     quick: QuickSpec | None = Field(default=None, description="shorter phases for a CI gate (`--quick`)")
+    gameday: GamedaySpec | None = Field(default=None, description="the roles of the people in the loop")
 
     _source: str = PrivateAttr(default="<memory>")  # the file it came from: set by the loader, not in the YAML
 
