@@ -140,6 +140,7 @@ class StressFault(Fault[Any]):
         return seen
 
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """The target's usage in the engine's stats rose by at least `share` of what the stressor should add."""
         def look() -> Effect:
             seen = self._seen(record)
             return Effect(bool(seen) and all(s["added"] >= self.share * s["expected_added"] for s in seen.values()),
@@ -148,6 +149,7 @@ class StressFault(Fault[Any]):
         return poll_effect(look, deadline_s=20, interval_s=0.5, abort=ctx.abort)
 
     def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """The stressor is gone and the target's usage is back within that margin of what it was."""
         def look() -> Effect:
             seen = self._seen(record)
             return Effect(all(s["stressor"] == "gone" and s["added"] < self.share * s["expected_added"]

@@ -44,7 +44,9 @@ class ClockSkew(Fault[ClockSkewParams]):
         """Nothing was ever injected."""
 
     def check_effect(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Nothing to measure: never verified (it is refused before any run, so this is never reached)."""
         return Effect(False, {"refused": WHY})
 
     def check_reverted(self, ctx: FaultContext, record: FaultRecord) -> Effect:
+        """Nothing was injected, so nothing remains."""
         return Effect(True, {"refused": WHY})

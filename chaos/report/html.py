@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from chaos.report.figures import MISSING, evidence, figure, moment, number, observed, seconds, tidy
+from chaos.report.markdown import post_incident_review
 from chaos.report.timeline import timeline_svg
 
 CSS = """
@@ -149,6 +150,14 @@ def report_html(summary: Mapping[str, Any]) -> str:
 <h2>Timeline</h2>{timeline_svg(summary)}
 <h2>Checks</h2>{checks}{impacts}
 <h2>Windows</h2>{windows_table(summary.get('windows') or [])}
-<h2>Faults</h2>{faults}<h2>Steps</h2>{steps}
+<h2>Faults</h2>{faults}<h2>Steps</h2>{steps}{review_section(summary)}
 </body></html>
 """
+
+
+def review_section(summary: Mapping[str, Any]) -> str:
+    """A game day's review (as in review.md, pre-filled from the journal), for the team to complete."""
+    review = post_incident_review(summary)
+    if not review:
+        return ""
+    return f"<h2>Post-incident review</h2><pre class=\"review\">{escape(chr(10).join(review[3:]))}</pre>"

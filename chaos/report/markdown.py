@@ -118,30 +118,59 @@ def windows_section(windows: list[Mapping[str, Any]]) -> list[str]:
 
 
 def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
-    """A game day's review: the incident as a timeline, what people did and how long they took."""
+    """A game day's review, pre-filled from the journal: the incident as a timeline of what the toolkit and the
+    people did, how long people took (by role), their notes; then the sections the team writes."""
     manual = [s for s in summary["steps"] if s["kind"] == "manual"]
     if not manual:
         return []
+    people = summary.get("people") or []
+    answers = {p["step_id"]: p for p in people if p["action"] != "note"}
     lines = ["", "## Post-incident review", "", "### Timeline", ""]
     events = [(f["injected_t_s"], f"fault `{f['fault']}` injected ({', '.join(f['targets'])})")
               for f in summary["faults"]]
     for s in summary["steps"]:
         if s["phase"] != "steps" or s["kind"] == "fault" or s["duration_s"] is None:
             continue
-        who = "people" if s["kind"] == "manual" else "toolkit"
-        outcome = "done" if s["ok"] else "NOT done"
+        answer = answers.get(s["step_id"]) if s["kind"] == "manual" else None
+        who = (answer.get("role") or "people") if s["kind"] == "manual" and answer else (
+            "people" if s["kind"] == "manual" else "toolkit")
+        outcome = ("skipped" if answer and answer["action"] == "skip" else "done") if s["ok"] else "NOT done"
         ended = round(s["start_t_s"] + s["duration_s"], 3)
         events.append((ended, f"{s['step_id']} {outcome} ({who}, {seconds(s['duration_s'])})"))
+    events += [(p["t_s"], f"note from {p.get('role') or 'someone'}: {_cell(p['text'])}") for p in people
+               if p["action"] == "note"]
     lines += [f"- t+{t:.1f} s: {text}" for t, text in sorted(events)]
-    lines += ["", "### What people did", "", "| step | instruction | took (s) | result |", "|---|---|---|---|"]
+    lines += ["", "### What people did", "",
+              "| step | role | instruction | took (s) | answered after the first fault (s) | result |",
+              "|---|---|---|---|---|---|"]
     for s in manual:
-        lines.append(f"| {s['step_id']} | {_cell(s.get('description', ''))} | {_took(s['duration_s'])} | "
-                     f"{'done' if s['ok'] else 'not done in time'} |")
+        answer = answers.get(s["step_id"]) or {}
+        result = {"skip": f"skipped: {_cell(answer.get('text', ''))}", "abort": "stopped the game day"}.get(
+            answer.get("action", ""), "done" if s["ok"] else "not done in time")
+        lines.append(f"| {s['step_id']} | {answer.get('role') or '-'} | {_cell(s.get('description', ''))} | "
+                     f"{_took(s['duration_s'])} | {_took(answer.get('after_first_fault_s'))} | {result} |")
+    notes = [p for p in people if p["action"] == "note"]
+    if notes:
+        lines += ["", "### Notes taken during the game day", ""]
+        lines += [f"- t+{p['t_s']:.1f} s, {p.get('role') or 'someone'}: {_cell(p['text'])}" for p in notes]
     failed = [c for c in summary["checks"] if not c["passed"]]
     lines += ["", "### What to learn", ""]
     lines += [f"- {c['name']}: expected {c['expected']}, observed {_cell(observed(c))}" for c in failed] or [
         "- every check passed: keep the runbook, shorten the human steps next time"]
+    lines += ["", "### What went well", "", "- (the team writes this)", "", "### What to change", "",
+              "- (the team writes this)", "", "### Actions", "", "| action | owner | due |", "|---|---|---|",
+              "| (the team writes this) | | |"]
     return lines
+
+
+def review_md(summary: Mapping[str, Any]) -> str | None:
+    """review.md: the post-incident review alone, for a run with manual steps (None otherwise)."""
+    review = post_incident_review(summary)
+    if not review:
+        return None
+    head = [f"# Review: {summary.get('runbook', 'game day')} ({summary.get('started_at') or ''})", "",
+            f"Verdict: {summary['verdict']}" + (f" ({tidy(summary.get('reason'))})" if summary.get("reason") else "")]
+    return "\n".join(head + review[2:]) + "\n"
 
 
 def gate_markdown(runs: Sequence[Mapping[str, Any]]) -> str:

@@ -41,6 +41,7 @@ class _Fold:
     series: list[dict[str, Any]] = field(default_factory=list)
     series_step_s: float | None = None
     generators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: list[dict[str, Any]] = field(default_factory=list)  # a game day's answers and notes, in order
 
     def t(self, at: float) -> float:
         """A moment as seconds since the run started, to the millisecond."""
@@ -96,6 +97,12 @@ class _Fold:
             case ev.LoadSeries():
                 self.series = [{**row, "t_s": round(e.origin + row["t"] - self.t0, 3)} for row in e.rows]
                 self.series_step_s = e.step_s
+            case ev.ManualAction():
+                self.people.append({"t_s": self.t(e.at), "at": _iso(e.at), "step_id": e.step_id,
+                                    "action": e.action, "role": e.role, "text": e.text, "by": e.by})
+            case ev.GamedayNote():
+                self.people.append({"t_s": self.t(e.at), "at": _iso(e.at), "step_id": None, "action": "note",
+                                    "role": e.role, "text": e.text, "by": "page"})
             case ev.StopConditionBreached():
                 self.breach = {"name": e.name, "expected": e.expected, "observed": e.observed, "for_s": e.for_s,
                                "t_s": self.t(e.at)}
@@ -144,6 +151,11 @@ def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
         "windows": fold.windows,
         "baseline": next((w for w in reversed(fold.windows) if w["name"] == "baseline"), None),
     }
+    if fold.people:  # a game day: what people did, for the review; timed from the first fault, as users felt it
+        first = min((f["injected_t_s"] for f in fold.faults.values() if f.get("injected_t_s") is not None),
+                    default=None)
+        summary["people"] = [{**p, "after_first_fault_s": None if first is None or p["t_s"] < first
+                              else round(p["t_s"] - first, 3)} for p in fold.people]
     if fold.generators:  # a fleet's load: the figures above are their merged series; each one's own here
         summary["load_generators"] = fold.generators
     if start is not None and start.regression:  # what `entchaos compare` and the gate judge a later run by

@@ -10,7 +10,7 @@ from chaos.journal import JOURNAL_NAME, read_journal
 from chaos.log import get_logger
 from chaos.report.html import report_html
 from chaos.report.junit import junit_xml
-from chaos.report.markdown import summary_md
+from chaos.report.markdown import review_md, summary_md
 from chaos.report.summary import summarize
 
 log = get_logger(__name__)
@@ -26,6 +26,8 @@ def write_reports(folder: str | Path) -> dict:
     (folder / "junit.xml").write_text(junit_xml(summary), encoding="utf-8")
     (folder / "summary.md").write_text(summary_md(summary), encoding="utf-8")
     (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
+    if (review := review_md(summary)) is not None:  # a game day: its review, to be completed by the team
+        (folder / "review.md").write_text(review, encoding="utf-8")
     log.info("reports_written", folder=str(folder), verdict=summary["verdict"])
     return summary
 

@@ -127,3 +127,6 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
     metrics = json.loads((folder / "summary.json").read_text())["metrics"]
     assert metrics["time_to_declare_s"] > 0 and metrics["time_to_announce_s"] > 0, metrics
     assert (tmp_path / "gameday-page.png").stat().st_size > 10_000
+    review = (folder / "review.md").read_text()  # the review, pre-filled from the journal, sections for the team
+    assert "| declare | incident-commander |" in review and "| announce | communications |" in review
+    assert "communications: customers told by mail at once" in review and "### Actions" in review

@@ -49,8 +49,8 @@ def test_only_the_steps_role_answers_it_and_only_once() -> None:
         threading.Event().wait(0.01)
     assert wrong == ["step declare is for incident-commander, not communications"]
     assert operator.act("declare", "incident-commander", "skip") == "say why the step is skipped"
-    assert operator.act("declare", "janitor", "done").startswith("unknown role 'janitor'")
-    assert operator.act("declare", "incident-commander", "explode").startswith("unknown action")
+    assert (operator.act("declare", "janitor", "done") or "").startswith("unknown role 'janitor'")
+    assert (operator.act("declare", "incident-commander", "explode") or "").startswith("unknown action")
     assert operator.act("declare", "incident-commander", "skip", "already declared by phone") is None
     waiter.join(5)
     assert result[0].action == "skip" and result[0].text == "already declared by phone" and result[0].by == "page"
@@ -70,7 +70,7 @@ def test_a_note_goes_through_the_bus_with_its_role() -> None:
     state, heard = state_with_bus()
     assert state.note("communications", "  families told  ") is None
     assert state.note("communications", "   ") == "an empty note"
-    assert state.note("janitor", "hello").startswith("unknown role")
+    assert (state.note("janitor", "hello") or "").startswith("unknown role")
     notes = [e for e in heard if isinstance(e, GamedayNote)]
     assert [(n.role, n.text) for n in notes] == [("communications", "families told")]
     assert state.snapshot()["people"][0]["text"] == "families told"

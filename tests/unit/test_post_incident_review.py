@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chaos.report.markdown import post_incident_review, summary_md
+from chaos.report.markdown import post_incident_review, review_md, summary_md
 
 
 def summary(manual_ok: bool = True, failed_check: bool = False) -> dict:
@@ -32,7 +32,7 @@ def test_review_orders_the_timeline_and_times_people():
     assert "## Post-incident review" in text
     timeline = text[text.index("### Timeline"):text.index("### What people did")]
     assert timeline.index("datacenter-fire") < timeline.index("declare done") < timeline.index("failover done")
-    assert "| declare | Declare the incident | 20.5 | done |" in text
+    assert "| declare | - | Declare the incident | 20.5 | — | done |" in text  # no answer journaled: no role
     assert "every check passed" in text
 
 
@@ -40,3 +40,22 @@ def test_review_lists_what_failed_and_who_was_late():
     text = summary_md(summary(manual_ok=False, failed_check=True))
     assert "not done in time" in text
     assert "- rto_s: expected <= 30, observed 45" in text
+
+
+def test_the_review_has_who_answered_what_and_when_their_notes_and_room_for_the_team():
+    s = summary()
+    s["people"] = [
+        {"t_s": 12.0, "step_id": None, "action": "note", "role": "communications", "text": "press calls | rising",
+         "by": "page", "after_first_fault_s": 11.0},
+        {"t_s": 23.5, "step_id": "declare", "action": "skip", "role": "incident-commander",
+         "text": "declared by phone", "by": "page", "after_first_fault_s": 22.5},
+    ]
+    review = review_md({**s, "exit_code": 0, "reason": ""}) or ""
+    assert review.startswith("# Review: gameday")
+    row = "| declare | incident-commander | Declare the incident | 20.5 | 22.5 | skipped: declared by phone |"
+    assert row in review
+    assert "- t+12.0 s, communications: press calls \\| rising" in review  # the table cell's bar escaped
+    assert "declare skipped (incident-commander, 20.5 s)" in review
+    for section in ("### What went well", "### What to change", "### Actions"):
+        assert section in review
+    assert review_md({**s, "steps": [st for st in s["steps"] if st["kind"] != "manual"]}) is None
