@@ -131,7 +131,8 @@ class DiskFill(Fault[DiskFillParams]):
         """The free space dropped by at least 90 % of the bytes asked for."""
         seen = self._seen(record)
         for target in record.targets:  # kept for the revert's check, which compares with this moment
-            record.state["fill"][target.id]["during"] = seen[target.service]["now"]
+            if seen[target.service]["now"]["file_bytes"] is not None:
+                record.state["fill"][target.id]["during"] = seen[target.service]["now"]
         return Effect(bool(seen) and all(s["free_dropped_bytes"] >= 0.9 * s["asked_bytes"] for s in seen.values()),
                       {"path": record.state["path"], "targets": seen})
 

@@ -142,7 +142,11 @@ def test_a_partition_undone_behind_its_back_is_not_verified_on_hosts(fleet: Flee
 
 
 def destroy_sbg_data(data: dict) -> None:
+    """The fire burns sbg's database disk too; and, as in test_interrupts, no latency bound in the steady state:
+    what is tested is the rollback, which a machine loaded by the other tests must not pre-empt by failing first
+    (one run here did: baseline median 15.2 ms against 12)."""
     data["steps"][0]["params"] = {"destroy_data": ["db-sbg"]}
+    data["hypothesis"]["probes"] = [p for p in data["hypothesis"]["probes"] if p["probe"] != "load-latency"]
 
 
 @pytest.mark.parametrize("step", ["fire", "rebuild"])

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright  # a dev dependency: `make setup` installs it
 from tenacity import retry, stop_after_delay, wait_fixed
 
 from chaos.stack.compose import PROJECT_ROOT, ComposeStack
@@ -75,7 +76,6 @@ def post(url: str, body: dict) -> tuple[int, dict]:
 
 
 def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python: `make setup`")
     browser_path = shutil.which("chromium")
     assert browser_path, "Debian's chromium: `make setup` installs it"
     runbook = tmp_path / "tiny-gameday.yaml"
@@ -88,7 +88,7 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
     errors: list[str] = []
     try:
         served(url)
-        with sync_api.sync_playwright() as playwright:
+        with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
             commander = browser.new_context().new_page()
             comms = browser.new_context().new_page()
