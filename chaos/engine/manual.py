@@ -35,9 +35,12 @@ class Operator(Protocol):
 
 
 class Unattended:
-    """No people in the loop (CI): a manual step is announced and the run goes on."""
+    """No people in the loop (CI): a manual step is announced, then the engine follows the step's declared
+    `unattended` fallback (done, skip) or fails it."""
+
+    attended = False  # the engine reads this: nobody will answer, the step's fallback decides
 
     def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
                   role: str | None = None) -> Acknowledgement:
-        log.info("manual_step_skipped_unattended", step=step_id)
+        log.info("manual_step_unattended", step=step_id)
         return Acknowledgement(role=role, by="unattended")

@@ -5,6 +5,7 @@ Shared by the engine and by `recover` (which may have to run a destructive fault
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -332,8 +333,14 @@ class StepRunner:
         self.bus.emit(ManualPrompt(step_id=step.step_id, instruction=step.manual, timeout_s=step.timeout_s,
                                    role=step.role))
         t0 = time.monotonic()
+        if not getattr(self.operator, "attended", True) and step.unattended == "fail":
+            raise StepFailed(f"manual step {step.step_id} is for people and nobody is in the loop (an unattended run)",
+                             fix="run it as a game day (`entchaos gameday`, or `run --gameday`), or declare what an "
+                                 "unattended run does instead: `unattended: done` or `unattended: skip`")
         ack = self.operator.wait_done(step.step_id, step.manual, timeout_s=step.timeout_s, abort=self.abort,
                                       role=step.role)
+        if not getattr(self.operator, "attended", True) and step.unattended == "skip":
+            ack = dataclasses.replace(ack, action="skip", text="nobody in the loop: the step's declared fallback")
         if self.abort.is_set():
             raise Aborted("the run was aborted during a manual step")
         self.bus.emit(ManualAction(step_id=step.step_id, action=ack.action, role=ack.role or step.role,

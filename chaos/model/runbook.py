@@ -346,6 +346,9 @@ class ManualStep(StepBase):
 
     manual: str = Field(description="what the people on the game day must do")
     role: Name | None = Field(default=None, description="who acts: one of the runbook's `gameday.roles`")
+    unattended: Literal["done", "skip", "fail"] = Field(
+        default="fail", description="with nobody in the loop (`entchaos run` without --gameday, CI): go on as done, "
+        "go on as skipped (no time recorded), or fail the step (the default: people's work is not done by nobody)")
     timeout_s: float | None = seconds(None, gt=0)
     record: Name | None = Field(default=None, description="metric name for the time they took")
 

@@ -359,3 +359,28 @@ def test_an_after_window_that_never_fills_fails_saying_so(world: FakeWorld, monk
     assert result.verdict == "fail"
     check = next(c for c in result.checks if c.name == "served after the last step")
     assert "(min_requests 5000)" in check.message and check.observed is None
+
+
+PEOPLE = """\
+metadata: {name: people}
+steps:
+  - {id: declare, manual: Declare the incident, record: time_to_declare_s}
+  - {id: after, probe: fake-value, params: {key: up}}
+"""
+
+
+@pytest.mark.parametrize(("fallback", "verdict", "action"), [
+    (None, "fail", None), ("done", "pass", "done"), ("skip", "pass", "skip")])
+def test_an_unattended_manual_step_follows_its_declared_fallback_or_fails(
+        world: FakeWorld, fallback: str | None, verdict: str, action: str | None) -> None:
+    text = PEOPLE if fallback is None else PEOPLE.replace("record: time_to_declare_s}",
+                                                         f"record: time_to_declare_s, unattended: {fallback}}}")
+    result = world.engine(world.parse(text)).run()  # no operator: nobody in the loop
+    assert result.verdict == verdict, result.reason
+    journal = read_journal(result.journal)
+    actions = [(r["action"], r["by"]) for r in journal if r["event"] == "manual_action"]
+    if fallback is None:
+        assert actions == [] and "manual step declare is for people and nobody is in the loop" in result.reason
+    else:
+        assert actions == [(action, "unattended")]
+        assert ("time_to_declare_s" in result.metrics) is (fallback == "done")  # a skipped step took no time
