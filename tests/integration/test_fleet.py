@@ -149,10 +149,11 @@ def destroy_sbg_data(data: dict) -> None:
     data["hypothesis"]["probes"] = [p for p in data["hypothesis"]["probes"] if p["probe"] != "load-latency"]
 
 
-@pytest.mark.parametrize("step", ["fire", "rebuild"])
+@pytest.mark.parametrize("step", ["fire"])
 def test_sigterm_at_a_step_of_a_fleet_run_leaves_the_fleet_whole(fleet: Fleet, tmp_path: Path, step: str) -> None:
-    """Stopped during the fire and during the rebuild (each an Ansible run over SSH when the signal comes): the
-    rollback mends the fleet over SSH (the SIGKILL test above stops one after the fire). The runs burn
+    """Stopped during the fire (an Ansible run over SSH when the signal comes: where ansible-runner's own handler
+    once swallowed it): the rollback mends the fleet over SSH; the SIGKILL test above stops one after the fire, the
+    compose suite stops one at every step (a rebuild here took 102 s of CI for the same path). The run burns
     sbg's database disk too (`destroy_data`): the rebuilt database comes back from the other one."""
     runbook = variant("datacenter-fire", tmp_path, destroy_sbg_data)
     reports = tmp_path / "reports"
@@ -168,7 +169,7 @@ def test_sigterm_at_a_step_of_a_fleet_run_leaves_the_fleet_whole(fleet: Fleet, t
             proc.kill()
     journal = [json.loads(line) for line in (folder / "journal.jsonl").open()]
     burned = [e for e in journal if e["event"] == "fault_effect" and e["phase"] == "injected"]
-    if step != "fire":
+    if burned:  # the fire landed before the signal: its evidence says the data went with it
         assert burned[0]["evidence"]["data_dirs"] == ["/var/lib/postgresql/data empty"], burned
     assert_whole(fleet)
 
