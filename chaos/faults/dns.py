@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import uuid
-from pathlib import Path
 from typing import Any, Literal
 
 from docker.errors import APIError, NotFound
@@ -30,12 +29,11 @@ from chaos.faults._netns_fault import peer_for
 from chaos.faults.base import Effect, Fault, FaultContext, FaultRecord, register
 from chaos.stack import containers
 from chaos.stack.docker_api import docker_client
-from chaos.stack.netns import NetnsAgent, run_in_netns, start_resident
+from chaos.stack.netns import DNS_AGENT_SOURCE, NetnsAgent, run_in_netns, start_resident
 
 TAG = "entchaos-dns"
 RESPONDER_PORT = 15353
 MARK = "0xecc1"  # the responder's own queries upstream: let through, not redirected back to it
-RESPONDER_SOURCE = Path(__file__).resolve().parents[1] / "stack" / "dns_agent.py"
 NAME = r"^(\.|[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*)$"
 
 
@@ -163,5 +161,5 @@ def _nameserver(container_id: str) -> str:
 
 
 def _start_responder(container_id: str, name: str, upstream: str, names: str, address: str) -> None:
-    argv = ["python3", "-c", RESPONDER_SOURCE.read_text(), str(RESPONDER_PORT), upstream, names, address, MARK]
+    argv = ["python3", "-c", DNS_AGENT_SOURCE.read_text(), str(RESPONDER_PORT), upstream, names, address, MARK]
     start_resident(container_id, name, argv, what="DNS responder", label="dns", cap_add=("NET_ADMIN",))

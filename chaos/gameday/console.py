@@ -165,7 +165,7 @@ class GameState:
 
     def note(self, role: str | None, text: str) -> str | None:
         """A note from the page, journaled; an error message when it cannot be taken."""
-        problem = self._check_role(role) or (None if text.strip() else "an empty note")
+        problem = self.check_role(role) or (None if text.strip() else "an empty note")
         if problem:
             return problem
         if self.bus is None:
@@ -173,7 +173,19 @@ class GameState:
         self.bus.emit(GamedayNote(role=role, text=text.strip()[:MAX_TEXT]))
         return None
 
-    def _check_role(self, role: str | None) -> str | None:
+    def ask(self, pending: Pending) -> None:
+        """A manual step now waits for its people (shown on the page until `forget`)."""
+        with self.lock:
+            self.pending[pending.step_id] = pending
+            self._changed()
+
+    def forget(self, step_id: str) -> None:
+        """The step no longer waits (answered, timed out, or the run aborted)."""
+        with self.lock:
+            self.pending.pop(step_id, None)
+            self._changed()
+
+    def check_role(self, role: str | None) -> str | None:
         if role is not None and role not in self.roles:
             return f"unknown role {role!r} (the runbook's: {', '.join(self.roles) or 'none'})"
         return None
@@ -188,9 +200,7 @@ class PageOperator:
     def wait_done(self, step_id: str, instruction: str, *, timeout_s: float | None, abort: threading.Event,
                   role: str | None = None) -> Acknowledgement:
         pending = Pending(step_id, instruction, role, time.time(), timeout_s)
-        with self.state.lock:
-            self.state.pending[step_id] = pending
-            self.state._changed()
+        self.state.ask(pending)
         stop = (stop_after_delay(timeout_s) if timeout_s else stop_never) | stop_when_event_set(abort)
         try:
             Retrying(stop=stop, wait=wait_fixed(0.1), retry=retry_if_result(lambda ok: not ok),
@@ -200,16 +210,14 @@ class PageOperator:
                 raise StepFailed(f"nobody answered manual step {step_id} within {timeout_s:g} s",
                                  fix="the game day's clock ran out") from None
         finally:
-            with self.state.lock:
-                self.state.pending.pop(step_id, None)
-                self.state._changed()
+            self.state.forget(step_id)
         return pending.answer or Acknowledgement(role=role, by="page")
 
     def act(self, step_id: str, role: str | None, action: str, text: str = "") -> str | None:
         """An answer from the page; an error message when it cannot be taken (nothing is changed then)."""
         if action not in ACTIONS:
             return f"unknown action {action!r} (one of {', '.join(ACTIONS)})"
-        if problem := self.state._check_role(role):
+        if problem := self.state.check_role(role):
             return problem
         with self.state.lock:
             pending = self.state.pending.get(step_id)

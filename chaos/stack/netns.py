@@ -90,6 +90,7 @@ def require_qdisc(kind: str, fault: str) -> None:
 
 
 AGENT_SOURCE = Path(__file__).with_name("netns_agent.py")
+DNS_AGENT_SOURCE = Path(__file__).with_name("dns_agent.py")  # the dns fault's responder
 
 
 AGENT_LIFETIME_S = 300.0  # an effect check takes seconds; a leftover agent serves five minutes at most
