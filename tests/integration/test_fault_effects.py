@@ -247,6 +247,17 @@ def test_http_fault_is_measured_then_gone(tiny: ComposeStack, params: dict) -> N
     assert_no_proxy_left(tiny, "web-west")
 
 
+def test_a_latency_undone_behind_its_back_is_not_verified(tiny: ComposeStack) -> None:
+    hit = Injected(tiny, "latency", {"service": "web-west"}, {"delay_ms": 200, "port": 80})
+    try:
+        fault_proxy.unredirect(tiny.container_of("web-west").id)  # someone removes the REDIRECT by hand
+        effect = hit.check("injected")
+        assert not effect.verified and effect.evidence["targets"]["web-west"]["added_ms"] < 100, effect.evidence
+    finally:
+        hit.revert()
+    assert_no_proxy_left(tiny, "web-west")
+
+
 def test_an_http_fault_undone_behind_its_back_is_not_verified(tiny: ComposeStack) -> None:
     hit = Injected(tiny, "http-fault", {"service": "web-west"}, {"port": 80, "status": 503})
     try:
