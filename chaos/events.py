@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# What a step's end means in the incident's story (a step's `milestone:`; chaos.report.incident_figures).
+MILESTONES = ("detect", "declare", "mitigate", "recover")
 EVENT_TYPES: dict[str, type[Event]] = {}  # kind -> event class, filled as each class below is defined
 
 
@@ -77,6 +79,7 @@ class RunStarted(Event):
     description: str = ""
     # per metric, the runbook's regression tolerance in its own words (`20%`, `0`, `{by: 5%, worse: lower}`)
     regression: dict[str, Any] = field(default_factory=dict)
+    slo: dict[str, float] | None = None  # a game day's `gameday.slo`: the review counts the budget spent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +91,8 @@ class StepPlanned(Event):
     step_kind: str
     description: str
     targets: list[dict[str, str]] = field(default_factory=list)
+    role: str | None = None  # a manual step's: who acts
+    milestone: str | None = None  # what its end means in the incident (detect, declare, mitigate, recover)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +150,7 @@ class StepFinished(Event):
     duration_s: float
     ok: bool
     error: str | None = None
+    milestone: str | None = None  # what its end means in the incident (detect, declare, mitigate, recover)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,6 +260,18 @@ class GamedayNote(Event):
     kind: ClassVar[str] = "gameday_note"
     role: str | None
     text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FacilitatorAction(Event):
+    """What the game day's facilitator did from the page: `inject` or `end` a surprise (`surprise`), `pause` or
+    `resume` the load; `error` when it could not be done."""
+    kind: ClassVar[str] = "facilitator_action"
+    durable: ClassVar[bool] = True
+    action: str  # inject | end | pause | resume
+    role: str | None = None
+    surprise: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -164,7 +164,8 @@ def run(runbook: m.Runbook, stack: Stack, *, gameday: bool = False,
         from chaos.gameday.console import GameState, PageOperator
         from chaos.gameday.web import GamedayServer
 
-        state = GameState(list(runbook.gameday.roles) if runbook.gameday else [])
+        spec = runbook.gameday
+        state = GameState(list(spec.roles), spec.facilitator) if spec else GameState([])
         operator = PageOperator(state)
         listeners.append(state)
         server = GamedayServer(state, operator, web_port)

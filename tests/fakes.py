@@ -242,6 +242,7 @@ class FakeLoad:
     clock: Callable[[], float] = time.time
     started_at: float | None = None
     stopped_at: float | None = None
+    pauses: list[bool] = field(default_factory=list)  # what the facilitator asked, in order
 
     def start(self) -> None:
         self.started_at = self.clock()
@@ -280,6 +281,9 @@ class FakeLoad:
 
     def generators(self) -> dict[str, dict[str, Any]]:
         return {}  # one generator
+
+    def pause(self, paused: bool) -> None:
+        self.pauses.append(paused)
 
     def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
         assert self.started_at is not None, "stats before start"

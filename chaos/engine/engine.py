@@ -24,6 +24,7 @@ from chaos.engine.plan import Plan, PlannedStep, check_environment, make_plan, p
 from chaos.engine.result import EXIT_CODES, CheckResult, RunResult, StepFailed, Verdict
 from chaos.engine.signals import SignalGuard
 from chaos.engine.steps import NoPlaybooks, PlaybookRunner, StepRunner
+from chaos.engine.surprises import FacilitatorHand
 from chaos.engine.watch import Guard, Watcher
 from chaos.errors import Aborted, ChaosError, PlaybookFailed, ProbeFailed
 from chaos.events import (
@@ -154,21 +155,31 @@ class Engine:
         bus.emit(RunStarted(run_id=uuid.uuid4().hex[:12], runbook=self.runbook.name,
                             runbook_path=_absolute(self.runbook.source), project=self.stack.project, folder=str(folder),
                             description=self.runbook.metadata.description,
-                            regression={k: v.to_spec() for k, v in self.runbook.regression.items()}))
+                            regression={k: v.to_spec() for k, v in self.runbook.regression.items()},
+                            slo=self.runbook.gameday.slo.model_dump() if self.runbook.gameday else None))
         log.info("run_started", runbook=self.runbook.name, folder=str(folder))
         plan: Plan | None = None
         watcher: Watcher | None = None
+        hand: FacilitatorHand | None = None
         with SignalGuard() as guard:
             try:
                 plan = make_plan(self.runbook, self.stack, faults=self.faults, probes=self.probes)
                 check_environment(plan, self.stack)  # kernel support, browser...: before anything is injected
+                hand = FacilitatorHand(runner, plan.phase("surprise"))
+                for listener in self.listeners:  # the game-day page: the facilitator's surprises and load pause
+                    if attach_hand := getattr(listener, "attach_hand", None):
+                        attach_hand(hand)
                 for planned in plan.steps:
+                    if planned.phase == "surprise":
+                        continue  # offered to the facilitator, not planned: it happens only if asked
                     bus.emit(StepPlanned(phase=planned.phase, step_id=planned.step_id, step_kind=planned.step.kind,
                                          description=planned.description,
-                                         targets=[t.to_dict() for t in planned.targets]))
+                                         targets=[t.to_dict() for t in planned.targets],
+                                         role=getattr(planned.step, "role", None),
+                                         milestone=getattr(planned.step, "milestone", None)))
                 runner.load = self._start_load(bus)
                 watcher = self._start_watcher(bus, runner, plan)
-                self._experiment(bus, runner, plan, watcher, outcome)
+                self._experiment(bus, runner, plan, watcher, outcome, hand)
             except (Aborted, KeyboardInterrupt) as exc:
                 reason = _breach_reason(watcher) if watcher else None
                 outcome.aborted = reason or (_message(exc) if isinstance(exc, Aborted) else "interrupted (Ctrl-C)")
@@ -181,6 +192,8 @@ class Engine:
                 log.exception("run_crashed")
             finally:
                 guard.hold()  # from here on a signal is noted, never obeyed: rollback and reports must finish
+                if hand is not None:
+                    hand.close(by="rollback", last=True)  # a surprise in force is reverted by its own thread
                 self._rollback(bus, runner, plan, outcome)
                 if watcher is not None:
                     watcher.stop()
@@ -235,7 +248,8 @@ class Engine:
         watcher.start()
         return watcher
 
-    def _experiment(self, bus: Bus, runner: StepRunner, plan: Plan, watcher: Watcher, outcome: _Outcome) -> None:
+    def _experiment(self, bus: Bus, runner: StepRunner, plan: Plan, watcher: Watcher, outcome: _Outcome,
+                    hand: FacilitatorHand) -> None:
         bus.emit(PhaseStarted(phase="hypothesis-before"))
         warmup = self.runbook.hypothesis.warmup_s if self.runbook.hypothesis else 0.0
         if not self._hypothesis(runner, plan, "hypothesis-before", settle_s=warmup) or not self._baseline(
@@ -244,6 +258,7 @@ class Engine:
             return  # nothing injected: the system was not steady to begin with
         bus.emit(PhaseStarted(phase="steps"))
         watcher.arm()
+        hand.start()
         try:
             for planned in plan.phase("steps"):
                 if runner.abort.is_set():
@@ -258,6 +273,8 @@ class Engine:
                         continue  # measured for the record, e.g. what an unprotected stack did
                     break  # the remaining steps assume this one worked; verify says how bad it is
         finally:
+            # The surprises end with the steps: verify judges a stack left alone (an abort: the rollback's).
+            hand.close(by="rollback" if runner.abort.is_set() else "end of steps")
             watcher.disarm()
         if runner.abort.is_set():
             raise Aborted("a stop condition was breached")

@@ -27,7 +27,7 @@ from chaos.stack.interface import Stack, TargetRef
 class PlannedStep:
     """A step with what it will hit (targets) and its fault or probe instance, described for `plan`."""
 
-    phase: str  # steps | rollback
+    phase: str  # steps | rollback | surprise (a game day's facilitator's, injected only if asked)
     step: Any  # one of the model's step classes
     description: str
     targets: tuple[TargetRef, ...] = ()
@@ -55,8 +55,9 @@ class Plan:
         return [p for p in self.steps if p.phase == phase]
 
     def render(self) -> str:
+        surprises = len(self.phase("surprise"))
         lines = [f"runbook {self.runbook.name}: {len(self.phase('steps'))} steps, {len(self.phase('rollback'))} "
-                 "rollback steps"]
+                 "rollback steps" + (f", {surprises} surprises the facilitator may inject" if surprises else "")]
         if self.unresolved:
             lines.append(f"  targets not resolved ({self.unresolved}): what each step selects by label is shown")
         for planned in self.steps:
@@ -171,6 +172,7 @@ def make_plan(
         planner.probe(stop.probe, stop.params)
     steps = [planner.step("steps", s) for s in runbook.steps]
     steps += [planner.step("rollback", s) for s in runbook.rollback]
+    steps += [planner.step("surprise", s) for s in runbook.surprises]  # checked like steps, run only if asked
     return Plan(runbook, steps, planner.instances, unresolved)
 
 

@@ -170,7 +170,7 @@ class StepRunner:
                 m.ManualStep: self._manual,
                 m.RevertStep: self._revert,
             }
-            handler[type(step)](planned, phase)
+            next(run for kind, run in handler.items() if isinstance(step, kind))(planned, phase)  # a Surprise too
         except BaseException as exc:
             error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             raise
@@ -178,7 +178,8 @@ class StepRunner:
             times = self.times[step.step_id]
             times.finished_at, times.ok = self.clock(), error is None
             self.bus.emit(StepFinished(phase=phase, step_id=step.step_id, step_kind=step.kind, started_at=started,
-                                       duration_s=time.monotonic() - t0, ok=error is None, error=error))
+                                       duration_s=time.monotonic() - t0, ok=error is None, error=error,
+                                       milestone=getattr(step, "milestone", None)))
         self._close_faults_reverted_by(step.step_id)
 
     def _fault(self, planned: PlannedStep, phase: str) -> None:

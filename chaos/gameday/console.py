@@ -18,10 +18,12 @@ from tenacity.stop import stop_never, stop_when_event_set
 from chaos.engine.manual import Acknowledgement
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
+from chaos.engine.surprises import FacilitatorHand
 from chaos.events import (
     Bus,
     CheckDone,
     Event,
+    FacilitatorAction,
     FaultInjected,
     FaultReverted,
     GamedayNote,
@@ -58,11 +60,14 @@ class Pending:
 class GameState:
     """The run as the page shows it, kept current from the bus; `version` grows with every change."""
 
-    def __init__(self, roles: list[str]) -> None:
+    def __init__(self, roles: list[str], facilitator: str = "facilitator") -> None:
         self.roles = roles
+        self.facilitator = facilitator  # injects surprises, pauses the load; may also be one of `roles`
         self.lock = threading.Condition()
         self.version = 0
         self.bus: Bus | None = None
+        self.hand: FacilitatorHand | None = None
+        self.load_paused = False
         self.runbook = ""
         self.started_at: float | None = None
         self.first_fault_at: float | None = None
@@ -81,6 +86,12 @@ class GameState:
         """The run's bus (the engine calls this): notes written on the page are emitted on it."""
         self.bus = bus
 
+    def attach_hand(self, hand: FacilitatorHand) -> None:
+        """The run's surprises and load (the engine calls this once planned): the facilitator acts through it."""
+        with self.lock:
+            self.hand = hand
+            self._changed()
+
     def _changed(self) -> None:
         self.version += 1
         self.lock.notify_all()
@@ -97,6 +108,8 @@ class GameState:
                                    "description": event.description, "status": "planned"})
             elif isinstance(event, PhaseStarted):
                 self.phase = event.phase
+            elif isinstance(event, StepStarted | StepFinished) and event.phase == "surprise":
+                pass  # a surprise beside the steps: shown from the hand's catalogue and the faults, not as a step
             elif isinstance(event, StepStarted):
                 self.current = event.step_id
                 self._step(event.step_id, event.phase)["status"] = "running"
@@ -128,6 +141,14 @@ class GameState:
                                     **({"step_id": event.step_id, "action": event.action, "by": event.by}
                                        if isinstance(event, ManualAction) else {"action": "note"}),
                                     "role": event.role, "text": event.text})
+            elif isinstance(event, FacilitatorAction):
+                if event.error is None and event.action in ("pause", "resume"):
+                    self.load_paused = event.action == "pause"
+                self.people.append({"at": self._since(event.at), "clock": time.strftime("%H:%M:%S",
+                                                                                          time.localtime(event.at)),
+                                    "action": event.action, "role": event.role, "by": "page",
+                                    "text": event.error or (f"surprise {event.surprise}" if event.surprise
+                                                            else "the load")})
             elif isinstance(event, RunFinished):
                 self.verdict = {"verdict": event.verdict, "reason": event.reason, "exit_code": event.exit_code}
             else:
@@ -154,7 +175,8 @@ class GameState:
                 "pending": [{"step_id": p.step_id, "instruction": p.instruction, "role": p.role,
                              "waiting_s": round(now - p.asked_at, 1), "timeout_s": p.timeout_s}
                             for p in self.pending.values()],
-                "verdict": self.verdict,
+                "verdict": self.verdict, "facilitator": self.facilitator, "load_paused": self.load_paused,
+                "surprises": self.hand.catalogue() if self.hand else [],
             }
 
     def wait_change(self, version: int, timeout_s: float) -> int:
@@ -186,9 +208,24 @@ class GameState:
             self._changed()
 
     def check_role(self, role: str | None) -> str | None:
-        if role is not None and role not in self.roles:
-            return f"unknown role {role!r} (the runbook's: {', '.join(self.roles) or 'none'})"
+        if role is not None and role not in self.roles and role != self.facilitator:
+            return f"unknown role {role!r} (the runbook's: {', '.join([*self.roles, self.facilitator])})"
         return None
+
+    def facilitate(self, role: str | None, action: str, surprise: str = "") -> str | None:
+        """The facilitator's hand from the page: inject or end a surprise, pause or resume the load; an error
+        message when it cannot be done (journaled too, when the run is there to hear it)."""
+        if role != self.facilitator:
+            return f"only the facilitator ({self.facilitator}) injects surprises and pauses the load"
+        if self.hand is None:
+            return "the run is not planned yet"
+        if action == "inject":
+            return self.hand.inject(surprise, role)
+        if action == "end":
+            return self.hand.end(surprise, role)
+        if action in ("pause", "resume"):
+            return self.hand.pause_load(action == "pause", role)
+        return f"unknown action {action!r} (one of inject, end, pause, resume)"
 
 
 class PageOperator:

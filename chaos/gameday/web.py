@@ -5,6 +5,7 @@
     GET  /events      the state, pushed on every change (server-sent events)
     POST /act         {"step_id", "role", "action": done|skip|abort, "text"}: an answer to a manual step
     POST /note        {"role", "text"}: a note for the review
+    POST /facilitate  {"role": the facilitator, "action": inject|end|pause|resume, "surprise"}: the facilitator's hand
 
 Posts must be JSON (a page from elsewhere cannot send them as a plain form) and come to 127.0.0.1 only.
 """
@@ -85,8 +86,18 @@ def make_app(state: GameState, operator: PageOperator) -> Any:
         problem = state.note(data.get("role") or None, text_of(data, "text"))
         return JSONResponse({"error": problem} if problem else {"ok": True}, status_code=409 if problem else 200)
 
+    async def facilitate(request: Request) -> JSONResponse:
+        data = await body_of(request)
+        if isinstance(data, JSONResponse):
+            return data
+        # The hand may revert a fault or signal the load: off the event loop, the page stays live meanwhile.
+        problem = await asyncio.to_thread(state.facilitate, data.get("role") or None, text_of(data, "action"),
+                                          text_of(data, "surprise"))
+        return JSONResponse({"error": problem} if problem else {"ok": True}, status_code=409 if problem else 200)
+
     return Starlette(routes=[Route("/", page), Route("/state", current), Route("/events", events),
-                             Route("/act", act, methods=["POST"]), Route("/note", note, methods=["POST"])])
+                             Route("/act", act, methods=["POST"]), Route("/note", note, methods=["POST"]),
+                             Route("/facilitate", facilitate, methods=["POST"])])
 
 
 class GamedayServer:

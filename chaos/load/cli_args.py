@@ -93,6 +93,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: runner.stop())
+            signal.signal(signal.SIGUSR1, lambda *_: runner.pause())  # a game day's facilitator: chaos.load.handle
+            signal.signal(signal.SIGUSR2, lambda *_: runner.resume())
         if args.nice is not None:
             raise_priority(args.nice)
         if args.parent_pid is not None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chaos.errors import ProbeFailed
+from chaos.errors import EnvironmentProblem, ProbeFailed
 from chaos.load.classify import APP, CLASSES, FALLBACK
 from chaos.load.interface import PERCENTILES, LoadStats, TickCount
 from chaos.load.ledger import LedgerCheck, WriteLedger
@@ -29,7 +29,7 @@ from chaos.load.runner import LoadSpec
 from chaos.load.stats import N_CLASSES, TICK_S, Window, end_tick, first_tick
 from chaos.load.stats import LoadStats as RawStats
 from chaos.log import get_logger
-from chaos.stack.container_process import start_in, stop_in
+from chaos.stack.container_process import signal_in, start_in, stop_in
 from chaos.stack.containers import read_file, write_file
 
 if TYPE_CHECKING:
@@ -55,6 +55,11 @@ class _Handle:
 
     def ledger(self) -> WriteLedger:
         raise NotImplementedError
+
+    def pause(self, paused: bool) -> None:
+        """Stop sending for now (True) or send again (False): the arrivals due meanwhile are dropped."""
+        raise EnvironmentProblem(f"pausing this load ({type(self).__name__}) is not supported",
+                               fix="pause a load sent from this machine or from a client container of the stack")
 
     def ledger_check(self) -> LedgerCheck:
         """The ledger against the keys the system still holds (kept for `stats`)."""
@@ -198,6 +203,10 @@ class HostProcessLoad(_LiveHandle):
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def pause(self, paused: bool) -> None:
+        if self.process is not None and self.process.poll() is None:  # the generator's handlers: cli_args
+            self.process.send_signal(signal.SIGUSR1 if paused else signal.SIGUSR2)
+
     def wait(self, timeout_s: float) -> bool:
         """Whether the generator ended within `timeout_s`."""
         if self.process is None:
@@ -266,6 +275,9 @@ class RemoteLoad(_LiveHandle):
         start_in(self.container.id, argv, pid_file=self.PID, log_file="/tmp/entchaos-runbook-load.log",
                  output_file=self.LIVE)
         log.info("load_started_remote", source=self.source, container=self.container.name)
+
+    def pause(self, paused: bool) -> None:
+        signal_in(self.container.id, pid_file=self.PID, signal="USR1" if paused else "USR2")
 
     def stop(self) -> None:
         # SIGINT ends it cleanly (it drains, then writes its final snapshot); wait for that, 20 s at most.

@@ -95,6 +95,10 @@ class LoadHandle(Protocol):
         """The whole series (origin epoch s, rows with `t` s since origin): the report's timeline."""
         ...
 
+    def pause(self, paused: bool) -> None:
+        """Stop sending for now (True), or send again (False); `UnsupportedFault` where it cannot."""
+        ...
+
     def generators(self) -> dict[str, dict[str, Any]]:
         """Each generator's own figures (requests, availability, p95, clock offset) when several generators on
         several hosts make this load, merged (`chaos.load.fleet_load`); empty for one generator."""

@@ -130,6 +130,8 @@ class LoadRunner:
         self.stats = LoadStats()  # readable live (e.g. by probes) while the run goes on
         self.ledger = WriteLedger()
         self._stop = False
+        self.paused = False  # while set, arrivals that fall due are dropped, neither sent nor counted
+        self.skipped = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -139,6 +141,18 @@ class LoadRunner:
         if self._loop is not None and self._wake is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
                 self._loop.call_soon_threadsafe(self._wake.set)
+
+    def pause(self) -> None:
+        """Send nothing until `resume` (a game day's facilitator gives the room a breath): the arrivals that fall
+        due meanwhile are dropped, so the schedule is not shifted and no burst follows the pause."""
+        if not self.paused:
+            self.paused = True
+            log.info("load_paused")
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            log.info("load_resumed", skipped=self.skipped)
 
     async def run(self) -> LoadResult:
         """Run the schedule to its end (or `stop`); the result."""
@@ -218,6 +232,12 @@ class LoadRunner:
                 continue
             # Lateness is that of the burst's first arrival: the last one is due about now whatever the stall.
             lag = now - (start + nxt)
+            if self.paused:
+                while nxt is not None and start + nxt <= now:
+                    self.skipped += 1
+                    nxt = next(offsets, None)
+                await asyncio.sleep(0)
+                continue
             while nxt is not None and start + nxt <= now:
                 intended = start + nxt
                 dispatched(intended)

@@ -337,6 +337,14 @@ def _semantic_problems(
                 yield locate.problem((section, i, "id"), f"expected a unique step id, found `{step.id}` twice")
             ids.setdefault(step.step_id, (section, i))
     order = [s.step_id for s in runbook.steps]
+    seen = set(ids)  # a surprise may never happen: no step or window refers to one, but its id is its own
+    for i, surprise in enumerate(runbook.surprises):  # the same fault checks as a step's
+        at: Loc = ("gameday", "surprises", i)
+        if surprise.step_id in seen:
+            yield locate.problem((*at, "id"), f"expected an id of its own (steps and surprises), found "
+                                 f"`{surprise.id}` twice")
+        seen.add(surprise.step_id)
+        yield from _fault_problems(surprise, at, locate, faults, ids, order)
 
     for section in ("steps", "rollback"):
         for i, step in enumerate(getattr(runbook, section)):

@@ -241,6 +241,11 @@ class Hypothesis(Strict):
 
 # ---- steps ---------------------------------------------------------------------------------------------------
 
+# What a step's end means in the incident's story: the human figures (time to detect, declare, mitigate, recover)
+# are read from the steps that carry one, by people (manual steps) and by automation (the others) separately.
+Milestone = Literal["detect", "declare", "mitigate", "recover"]
+MILESTONE_HELP = "what this step's end means in the incident: detect, declare, mitigate or recover (game-day figures)"
+
 
 class StepBase(Strict):
     """What every step has: an id (the loader names those without) and `continue_on_failure`."""
@@ -304,6 +309,7 @@ class WaitForStep(StepBase):
     interval_s: float = seconds(0.5, ge=MIN_INTERVAL_S)
     since: Name | None = Field(default=None, description="measure from the start of this step (default: this one)")
     record: Name | None = Field(default=None, description="metric name for the time it took, e.g. ttd_s")
+    milestone: Milestone | None = Field(default=None, description=MILESTONE_HELP)
 
     @property
     def kind(self) -> str:
@@ -335,6 +341,7 @@ class PlaybookStep(StepBase):
     timeout_s: int = Field(default=600, ge=1, le=int(MAX_DURATION_S), strict=True,
                            description="whole seconds (ansible-runner's timeout): never truncated to 0, no timeout")
     record: Name | None = Field(default=None, description="metric name for its duration, e.g. ttm_s")
+    milestone: Milestone | None = Field(default=None, description=MILESTONE_HELP)
 
     @property
     def kind(self) -> str:
@@ -351,17 +358,48 @@ class ManualStep(StepBase):
         "go on as skipped (no time recorded), or fail the step (the default: people's work is not done by nobody)")
     timeout_s: float | None = seconds(None, gt=0)
     record: Name | None = Field(default=None, description="metric name for the time they took")
+    milestone: Milestone | None = Field(default=None, description=MILESTONE_HELP)
 
     @property
     def kind(self) -> str:
         return "manual"
 
 
+class Surprise(FaultStep):
+    """A fault the game day's facilitator may inject from the page, unplanned: validated, planned, journaled and
+    reverted like a fault step; it comes back by itself after `duration_s` (or earlier, from the page)."""
+
+    id: Name = Field(description="how the page and the journal name it")
+    description: str = Field(default="", max_length=500, description="what the room will see, for the facilitator")
+    duration_s: float = seconds(gt=0, description="reverted by itself after this long")
+
+    @model_validator(mode="after")
+    def _comes_back(self) -> Surprise:
+        if self.reverted_by is not None:
+            raise ValueError("a surprise comes back by itself after `duration_s`: no `reverted_by` (a destructive "
+                             "fault belongs in the steps, with its rebuild)")
+        return self
+
+
+class SloSpec(Strict):
+    """The service level the game day spends budget of: availability over a rolling window."""
+
+    availability: float = Field(gt=0, lt=1, strict=True, allow_inf_nan=False,
+                                description="e.g. 0.999: 99.9 % of requests served")
+    window_days: float = number(30, gt=0, le=366, description="the SLO's rolling window")
+
+
 class GamedaySpec(Strict):
-    """The people of a game day: the roles its manual steps name (each sees its own on the game-day page)."""
+    """The people of a game day: the roles its manual steps name (each sees its own on the game-day page), the
+    facilitator's surprises, and the SLO whose budget the review counts."""
 
     roles: list[Name] = Field(min_length=1, max_length=20,
                               description="e.g. incident-commander, communications, operations")
+    facilitator: Name = Field(default="facilitator", description="the role that injects surprises and pauses the load")
+    surprises: list[Surprise] = Field(default_factory=list, max_length=20,
+                                      description="faults the facilitator may inject from the page, unplanned")
+    slo: SloSpec = Field(default_factory=lambda: SloSpec(availability=0.999),
+                         description="the review says how much of its error budget the game day spent")
 
 
 class RevertStep(StepBase):
@@ -595,9 +633,14 @@ class Runbook(Strict):
     def name(self) -> str:
         return self.metadata.name
 
+    @property
+    def surprises(self) -> list[Surprise]:
+        """The facilitator's faults (`gameday.surprises`), none outside a game day."""
+        return list(self.gameday.surprises) if self.gameday else []
+
     def step(self, step_id: str) -> FaultStep | WaitForStep | ProbeStep | PlaybookStep | ManualStep | RevertStep:
         """The step (of `steps` or `rollback`) with this id; `KeyError` if none."""
-        for step in [*self.steps, *self.rollback]:
+        for step in [*self.steps, *self.rollback, *self.surprises]:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)

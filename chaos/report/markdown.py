@@ -124,7 +124,7 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
     if not manual:
         return []
     people = summary.get("people") or []
-    answers = {p["step_id"]: p for p in people if p["action"] != "note"}
+    answers = {p["step_id"]: p for p in people if p["action"] != "note" and not p.get("facilitator")}
     lines = ["", "## Post-incident review", "", "### Timeline", ""]
     events = [(f["injected_t_s"], f"fault `{f['fault']}` injected ({', '.join(f['targets'])})")
               for f in summary["faults"]]
@@ -139,6 +139,8 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
         events.append((ended, f"{s['step_id']} {outcome} ({who}, {seconds(s['duration_s'])})"))
     events += [(p["t_s"], f"note from {p.get('role') or 'someone'}: {_cell(p['text'])}") for p in people
                if p["action"] == "note"]
+    events += [(p["t_s"], f"the facilitator: {FACILITATED.get(p['action'], p['action'])} {_cell(p['text'])}")
+               for p in people if p.get("facilitator")]
     lines += [f"- t+{t:.1f} s: {text}" for t, text in sorted(events)]
     lines += ["", "### What people did", "",
               "| step | role | instruction | took (s) | answered after the first fault (s) | result |",
@@ -149,6 +151,7 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
             answer.get("action", ""), "done" if s["ok"] else "not done in time")
         lines.append(f"| {s['step_id']} | {answer.get('role') or '-'} | {_cell(s.get('description', ''))} | "
                      f"{_took(s['duration_s'])} | {_took(answer.get('after_first_fault_s'))} | {result} |")
+    lines += incident_figures_section(summary)
     notes = [p for p in people if p["action"] == "note"]
     if notes:
         lines += ["", "### Notes taken during the game day", ""]
@@ -161,6 +164,38 @@ def post_incident_review(summary: Mapping[str, Any]) -> list[str]:
               "- (the team writes this)", "", "### Actions", "", "| action | owner | due |", "|---|---|---|",
               "| (the team writes this) | | |"]
     return lines
+
+
+FACILITATED = {"inject": "injected", "end": "ended", "pause": "paused", "resume": "resumed"}
+MILESTONE_NAMES = {"detect": "detect", "declare": "declare the incident", "mitigate": "mitigate",
+                   "recover": "recover"}
+
+
+def incident_figures_section(summary: Mapping[str, Any]) -> list[str]:
+    """Time to detect, declare, mitigate, recover after the first fault, people beside automation; the SLO budget."""
+    lines: list[str] = []
+    figures = summary.get("incident_figures")
+    if figures:
+        lines += ["", "### Figures: people and automation (s after the first fault)", "",
+                  "| time to | people | automation |", "|---|---|---|"]
+        lines += [f"| {name} | {_took(figures['people'].get(key))} | {_took(figures['automation'].get(key))} |"
+                  for key, name in MILESTONE_NAMES.items()]
+    budget = summary.get("slo_budget")
+    if budget:
+        lines += ["", "### SLO budget", "",
+                  f"SLO: {100 * budget['availability']:g} % of requests served over {budget['window_days']:g} days, "
+                  f"an error budget of {_span(budget['budget_s'])} of outage. The game day left "
+                  f"{budget['failed']} of {budget['requests']} requests unserved ({budget['rate_rps']:g} req/s): "
+                  f"{_span(budget['spent_s'])} of outage, **{sig3(budget['spent_pct'])} % of the budget** "
+                  "(the window's traffic taken at the game day's own rate)."]
+    return lines
+
+
+def _span(value: float) -> str:
+    """A length of time in the unit that reads best: 43.2 min, not 2592 s."""
+    if value >= 7200:
+        return f"{sig3(value / 3600)} h"
+    return f"{sig3(value / 60)} min" if value >= 120 else f"{sig3(value)} s"
 
 
 def review_md(summary: Mapping[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaos import events as ev
+from chaos.report.incident_figures import WHO, any_figure, incident_figures, slo_budget
 
 
 def _iso(t: float | None) -> str | None:
@@ -100,6 +101,11 @@ class _Fold:
             case ev.ManualAction():
                 self.people.append({"t_s": self.t(e.at), "at": _iso(e.at), "step_id": e.step_id,
                                     "action": e.action, "role": e.role, "text": e.text, "by": e.by})
+            case ev.FacilitatorAction():
+                what = f"surprise {e.surprise}" if e.surprise else "the load"
+                self.people.append({"t_s": self.t(e.at), "at": _iso(e.at), "step_id": None, "action": e.action,
+                                    "role": e.role, "text": f"{what}: {e.error}" if e.error else what,
+                                    "by": "page", "facilitator": True})
             case ev.GamedayNote():
                 self.people.append({"t_s": self.t(e.at), "at": _iso(e.at), "step_id": None, "action": "note",
                                     "role": e.role, "text": e.text, "by": "page"})
@@ -156,6 +162,11 @@ def summarize_events(events: Iterable[ev.Event]) -> dict[str, Any]:
                     default=None)
         summary["people"] = [{**p, "after_first_fault_s": None if first is None or p["t_s"] < first
                               else round(p["t_s"] - first, 3)} for p in fold.people]
+    figures = incident_figures(events)
+    if any_figure(figures):  # detect, declare, mitigate, recover: by people and by automation
+        summary["incident_figures"] = {who: figures[who] for who in WHO}
+    if start is not None and start.slo and (budget := slo_budget(fold.series, fold.series_step_s or 1.0, start.slo)):
+        summary["slo_budget"] = budget
     if fold.generators:  # a fleet's load: the figures above are their merged series; each one's own here
         summary["load_generators"] = fold.generators
     if start is not None and start.regression:  # what `entchaos compare` and the gate judge a later run by

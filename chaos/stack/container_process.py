@@ -21,6 +21,12 @@ def start_in(container_id: str, argv: list[str], *, pid_file: str, log_file: str
     docker_client().containers.get(container_id).exec_run(["sh", "-c", script], detach=True)
 
 
+def signal_in(container_id: str, *, pid_file: str, signal: str) -> None:
+    """Send `signal` (a name: USR1) to the process of `pid_file`, if it runs."""
+    script = f"[ -f {pid_file} ] && kill -{signal} $(cat {pid_file}) 2>/dev/null; true"
+    docker_client().containers.get(container_id).exec_run(["sh", "-c", script])
+
+
 def stop_in(container_id: str, *, pid_file: str, wait_s: float = 0.0) -> None:
     """SIGINT to the process of `pid_file` (none: nothing to do), then wait up to `wait_s` for it to end (a
     process that drains and writes its last output needs that), and remove the pid file."""

@@ -88,6 +88,24 @@ def test_stop_ends_dispatch_early() -> None:
     assert res.stopped_early and 20 <= res.sent <= 50
 
 
+def test_a_paused_load_drops_the_arrivals_due_meanwhile_then_keeps_its_schedule() -> None:
+    async def go() -> tuple[LoadResult, LoadRunner]:
+        server, port = await start(lambda m, p, b: Reply(200, REPLICA))
+        runner = LoadRunner(LoadSpec(constant(100, 1.5), target=f"http://127.0.0.1:{port}", drain_s=0.5))
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.5, runner.pause)
+        loop.call_later(1.0, runner.resume)
+        res = await runner.run()
+        server.close()
+        return res, runner
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
+        res, runner = r.run(go())
+    halves = [row["sent"] for row in res.stats.series(0.5)]
+    assert runner.skipped == pytest.approx(50, abs=3) and res.sent + runner.skipped == 150
+    assert halves[0] == pytest.approx(50, abs=3) and halves[1] <= 3 and halves[2] == pytest.approx(50, abs=3)
+
+
 class FakeEnt:
     """Just enough of the ENT API for the journeys; loses one acknowledged write on purpose later."""
 
