@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # protected (the default) or unprotected: `make chaos-overload PROFILE=unprotected`
 PROFILE ?= protected
 
-.PHONY: fleet-up fleet-down fleet-status lint-tools example-orders bench-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-overload chaos-flood chaos-fallback chaos-all
+.PHONY: fleet-up fleet-down fleet-status lint-tools example-orders bench-pass-rate bench-fleet-pass-rate chaos-ci chaos-datacenter-fire setup venv test test-unit test-integration lint docs-check stack-up stack-down stack-status bench bench-gate bench-stack bench-faults bench-load bench-figures chaos-recover gameday chaos-6-april chaos-overload chaos-flood chaos-fallback chaos-all
 
 setup:
 	@bash scripts/setup.sh all
@@ -100,12 +100,17 @@ example-orders: setup
 chaos-recover: venv
 	$(ENTCHAOS) recover
 
-bench: bench-stack bench-faults bench-load bench-figures bench-gate bench-pass-rate
+bench: bench-stack bench-faults bench-load bench-figures bench-gate bench-pass-rate bench-fleet-pass-rate
 
 # Each shipped runbook's pass rate over 5 gates, idle and with one core kept busy (about 45 minutes).
 bench-pass-rate: setup
 	@bash scripts/setup.sh bench-tools
 	$(PY) bench/bench_pass_rate.py --runs 5
+
+# The fire's pass rate on the test fleet, 4 runs idle and 4 with one core kept busy (about 12 minutes).
+bench-fleet-pass-rate: setup
+	@bash scripts/setup.sh bench-tools
+	$(PY) bench/bench_fleet_pass_rate.py --runs 4
 
 # The CI gate's wall time against the runbooks one by one (about 10 minutes).
 bench-gate: setup
@@ -128,7 +133,15 @@ bench-load: venv
 # Game day: the same fire with people in the loop, on a live page (http://127.0.0.1:$(GAMEDAY_PORT)/, one view per
 # role: ?role=incident-commander); each manual step waits for its role's answer, timed.
 GAMEDAY_PORT ?= 8800
+GAMEDAY_RUNBOOK ?= runbooks/gameday-datacenter-fire.yaml
 gameday: setup
+	@echo "game day: $(GAMEDAY_RUNBOOK) (also: make gameday GAMEDAY_RUNBOOK=runbooks/6-april-2021.yaml, the whole morning)"
 	$(ENTCHAOS) stack down
-	$(ENTCHAOS) stack up
-	$(ENTCHAOS) gameday runbooks/gameday-datacenter-fire.yaml --web $(GAMEDAY_PORT)
+	$(ENTCHAOS) stack up --profile $(PROFILE)
+	$(ENTCHAOS) gameday $(GAMEDAY_RUNBOOK) --web $(GAMEDAY_PORT)
+
+# The morning of 6 April 2021 unattended (its people's steps skipped): the flood, the 9:02 surge, the fire.
+chaos-6-april: setup
+	$(ENTCHAOS) stack down
+	$(ENTCHAOS) stack up --profile $(PROFILE)
+	$(ENTCHAOS) run runbooks/6-april-2021.yaml

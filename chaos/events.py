@@ -127,6 +127,7 @@ class LoadSampled(Event):
     requests: int
     availability: float | None
     p95_ms: float | None
+    by_class: dict[str, int] = field(default_factory=dict)  # what users got: app, fallback, shed, error, ...
 
 
 @dataclass(frozen=True, kw_only=True)

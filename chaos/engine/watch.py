@@ -92,7 +92,8 @@ class Watcher:
         if self.load is not None and now >= self._next_sample:
             stats = self.load.stats(since=self._last_sample, until=now)
             self.bus.emit(LoadSampled(requests=stats.requests, availability=stats.availability,
-                                      p95_ms=stats.percentile_ms(95.0)))
+                                      p95_ms=stats.percentile_ms(95.0),
+                                      by_class={k: v for k, v in stats.by_class.items() if v}))
             self._last_sample, self._next_sample = now, now + self.sample_s
         if self.armed.is_set() and self.breached is None:
             for guard in self.guards:

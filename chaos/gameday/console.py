@@ -19,6 +19,7 @@ from chaos.engine.manual import Acknowledgement
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
 from chaos.engine.surprises import FacilitatorHand
+from chaos.report.incident_figures import WHO, incident_figures
 from chaos.events import (
     Bus,
     CheckDone,
@@ -76,7 +77,8 @@ class GameState:
         self.current: str | None = None
         self.pending: dict[str, Pending] = {}
         self.faults: list[dict[str, Any]] = []  # {step_id, fault, from, to}
-        self.series: list[list[Any]] = []  # [seconds since the start, requests, availability, p95_ms]
+        self.series: list[list[Any]] = []  # [seconds since the start, requests, availability, p95_ms, by_class]
+        self.timed: list[Event] = []  # what the incident's figures are read from (chaos.report.incident_figures)
         self.checks: list[dict[str, Any]] = []
         self.metrics: dict[str, Any] = {}
         self.people: list[dict[str, Any]] = []  # what people did: actions and notes, in order
@@ -101,11 +103,14 @@ class GameState:
 
     def __call__(self, event: Event) -> None:
         with self.lock:
+            if isinstance(event, FaultInjected | ManualAction | StepFinished):
+                self.timed.append(event)
             if isinstance(event, RunStarted):
                 self.runbook, self.started_at = event.runbook, event.at
             elif isinstance(event, StepPlanned):
                 self.steps.append({"id": event.step_id, "kind": event.step_kind, "phase": event.phase,
-                                   "description": event.description, "status": "planned"})
+                                   "description": event.description, "status": "planned", "role": event.role,
+                                   "milestone": event.milestone})
             elif isinstance(event, PhaseStarted):
                 self.phase = event.phase
             elif isinstance(event, StepStarted | StepFinished) and event.phase == "surprise":
@@ -126,7 +131,8 @@ class GameState:
                     if fault["step_id"] == event.step_id and fault["to"] is None and event.ok:
                         fault["to"] = self._since(event.at)
             elif isinstance(event, LoadSampled):
-                self.series.append([self._since(event.at), event.requests, event.availability, event.p95_ms])
+                self.series.append([self._since(event.at), event.requests, event.availability, event.p95_ms,
+                                    event.by_class])
                 del self.series[:-SERIES_POINTS]
             elif isinstance(event, CheckDone):
                 self.checks.append({"name": event.name, "phase": event.phase, "expected": event.expected,
@@ -166,6 +172,7 @@ class GameState:
         """Everything the page draws, as JSON."""
         with self.lock:
             now = time.time()
+            figures = incident_figures(self.timed)
             return {
                 "version": self.version, "runbook": self.runbook, "roles": self.roles, "phase": self.phase,
                 "elapsed_s": round(now - self.started_at, 1) if self.started_at else None,
@@ -177,6 +184,7 @@ class GameState:
                             for p in self.pending.values()],
                 "verdict": self.verdict, "facilitator": self.facilitator, "load_paused": self.load_paused,
                 "surprises": self.hand.catalogue() if self.hand else [],
+                "incident_figures": {who: figures[who] for who in WHO},
             }
 
     def wait_change(self, version: int, timeout_s: float) -> int:

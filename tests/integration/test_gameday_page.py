@@ -1,6 +1,7 @@
 """The game-day page in a real browser (Debian's Chromium driven by Playwright, no browser download): two people in
-two windows play their roles to the end of a game day on the small non-ENT project, one writes a note, and the
-journal has who did what, when; the page's JavaScript console stays free of errors."""
+two windows play their roles to the end of a game day on the small non-ENT project, the facilitator injects a
+surprise from a third, one writes a note, and the journal has who did what, when, with the human figures; the page's
+JavaScript console stays free of errors."""
 
 from __future__ import annotations
 
@@ -29,12 +30,15 @@ RUNBOOK = """\
 metadata: {name: tiny-gameday, description: two people and one outage on the small project}
 gameday:
   roles: [incident-commander, communications]
+  surprises:
+    - {id: frozen-west, description: web-west freezes, fault: pause, target: {service: web-west}, duration_s: 3}
 steps:
   - id: declare
     role: incident-commander
     manual: web-east is about to go down. Declare the incident.
     timeout_s: 120
     record: time_to_declare_s
+    milestone: declare
   - id: outage
     fault: kill
     target: {service: web-east}
@@ -92,17 +96,31 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
             browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
             commander = browser.new_context().new_page()
             comms = browser.new_context().new_page()
-            for page in (commander, comms):
+            facilitator = browser.new_context().new_page()
+            for page in (commander, comms, facilitator):
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(str(e)))
             commander.goto(url + "?role=incident-commander")
             comms.goto(url + "?role=communications")
+            facilitator.goto(url + "?role=facilitator")
             declare = commander.locator('.instruction[data-step="declare"]')
             declare.wait_for(timeout=60_000)
             assert comms.locator(".instruction").count() == 0  # not theirs
+            assert commander.locator("#facilitator").is_hidden()  # the hand is the facilitator's alone
+            status, said = post(url + "facilitate", {"role": "incident-commander", "action": "inject",
+                                                     "surprise": "frozen-west"})
+            assert status == 409 and "only the facilitator" in said["error"]
+            surprise = facilitator.locator('.surprise[data-surprise="frozen-west"]')
+            surprise.locator('button[data-action="inject"]').click()
+            surprise.locator("text=in force").wait_for(timeout=30_000)
+            status, said = post(url + "facilitate", {"role": "facilitator", "action": "pause"})
+            assert status == 409 and said["error"] == "the load is not running"  # this game day has none
             status, said = post(url + "act", {"step_id": "declare", "role": "communications", "action": "done"})
             assert status == 409 and "is for incident-commander" in said["error"]
             declare.locator('button[data-action="done"]').click()
+            commander.locator('#figures tr[data-milestone="declare"] td:nth-child(2)', has_text=".").wait_for(
+                timeout=30_000)  # time to declare, by people, after the surprise (the first fault)
+            surprise.locator("text=over").wait_for(timeout=30_000)
             announce = comms.locator('.instruction[data-step="announce"]')
             announce.wait_for(timeout=60_000)
             comms.fill("#note-text", "customers told by mail at once")
@@ -122,11 +140,21 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
     actions = [(e["step_id"], e["role"], e["action"], e["by"]) for e in journal if e["event"] == "manual_action"]
     assert actions == [("declare", "incident-commander", "done", "page"),
                        ("announce", "communications", "done", "page")]
+    hand = [(e["action"], e["role"], e["surprise"], e["error"]) for e in journal if e["event"] == "facilitator_action"]
+    assert hand == [("inject", "facilitator", "frozen-west", None), ("pause", "facilitator", None,
+                                                                     "the load is not running")]
+    faults = [(e["record"]["step_id"], e["record"]["fault"]) for e in journal if e["event"] == "fault_injected"]
+    assert faults == [("frozen-west", "pause"), ("outage", "kill")]
+    assert sorted((e["step_id"], e["by"]) for e in journal if e["event"] == "fault_reverted") == [
+        ("frozen-west", "duration"), ("outage", "duration")]  # each after its own time: in either order
     notes = [(e["role"], e["text"]) for e in journal if e["event"] == "gameday_note"]
     assert notes == [("communications", "customers told by mail at once")]
-    metrics = json.loads((folder / "summary.json").read_text())["metrics"]
+    summary = json.loads((folder / "summary.json").read_text())
+    metrics = summary["metrics"]
     assert metrics["time_to_declare_s"] > 0 and metrics["time_to_announce_s"] > 0, metrics
+    assert summary["incident_figures"]["people"]["declare"] > 0, summary["incident_figures"]
     assert (tmp_path / "gameday-page.png").stat().st_size > 10_000
     review = (folder / "review.md").read_text()  # the review, pre-filled from the journal, sections for the team
     assert "| declare | incident-commander |" in review and "| announce | communications |" in review
     assert "communications: customers told by mail at once" in review and "### Actions" in review
+    assert "the facilitator: injected surprise frozen-west" in review and "| declare the incident |" in review
