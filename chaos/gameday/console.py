@@ -19,7 +19,6 @@ from chaos.engine.manual import Acknowledgement
 from chaos.engine.result import StepFailed
 from chaos.engine.signals import sleep_until_set
 from chaos.engine.surprises import FacilitatorHand
-from chaos.report.incident_figures import WHO, incident_figures
 from chaos.events import (
     Bus,
     CheckDone,
@@ -39,6 +38,7 @@ from chaos.events import (
     StepPlanned,
     StepStarted,
 )
+from chaos.report.incident_figures import WHO, incident_figures
 
 ACTIONS = ("done", "skip", "abort")
 MAX_TEXT = 2000  # characters of a note or a reason
