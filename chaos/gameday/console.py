@@ -103,7 +103,8 @@ class GameState:
 
     def __call__(self, event: Event) -> None:
         with self.lock:
-            if isinstance(event, FaultInjected | ManualAction | StepFinished):
+            if isinstance(event, FaultInjected | ManualAction | StepFinished) or (
+                    isinstance(event, StepStarted) and event.phase == "surprise"):
                 self.timed.append(event)
             if isinstance(event, RunStarted):
                 self.runbook, self.started_at = event.runbook, event.at

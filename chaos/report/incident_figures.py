@@ -4,9 +4,11 @@ SLO's error budget the game day spent.
 
 A step says what its end means with `milestone:` (detect, declare, mitigate, recover). A manual step that a person
 answered `done` counts for people; any other step that succeeded counts for automation (so does a manual step
-that nobody answered, its declared `unattended: done` fallback). Without a `detect` step of their own, people
-detected the incident when one of them first acknowledged anything after the first fault. The first such end
-counts; steps that ended before the first fault, failed, or were skipped do not.
+that nobody answered, its declared `unattended: done` fallback). Each is timed from the incident it answers: the
+newest fault of the steps injected before it ended (a morning with a flood at 8:00 and a fire at 9:30 times the
+fire's failover from the fire; a facilitator's surprise is not the incident). Without a `detect` step of their
+own, people detected the incident when one of them first acknowledged anything after a fault. The first such end
+counts; steps that ended before any fault, failed, or were skipped do not.
 """
 
 from __future__ import annotations
@@ -23,22 +25,28 @@ def incident_figures(events: Iterable[ev.Event]) -> dict[str, Any]:
     """`{"people": {milestone: s or None}, "automation": {...}, "first_fault_at": epoch or None}`."""
     figures: dict[str, Any] = {who: dict.fromkeys(ev.MILESTONES) for who in WHO}
     first: float | None = None
+    newest: float | None = None  # the newest fault of the steps: the incident a milestone answers
+    surprises: set[str] = set()
     answers: dict[str, ev.ManualAction] = {}
     first_ack: float | None = None
     for e in events:
-        if isinstance(e, ev.FaultInjected) and first is None:
-            first = e.at
+        if isinstance(e, ev.StepStarted) and e.phase == "surprise":
+            surprises.add(e.step_id)
+        elif isinstance(e, ev.FaultInjected):
+            first = first if first is not None else e.at
+            if e.record.step_id not in surprises:
+                newest = e.at
         elif isinstance(e, ev.ManualAction):
             answers[e.step_id] = e
-            if first is not None and first_ack is None and e.action == "done" and e.by != "unattended":
-                first_ack = e.at
+            if newest is not None and first_ack is None and e.action == "done" and e.by != "unattended":
+                first_ack = round(e.at - newest, 3)
         elif (isinstance(e, ev.StepFinished) and e.ok and e.milestone in ev.MILESTONES and e.phase == "steps"
-              and first is not None and e.at >= first):
+              and newest is not None):
             who = _who(e, answers.get(e.step_id))
             if who is not None and figures[who][e.milestone] is None:
-                figures[who][e.milestone] = round(e.at - first, 3)
-    if figures["people"]["detect"] is None and first_ack is not None:
-        figures["people"]["detect"] = round(first_ack - first, 3) if first is not None else None
+                figures[who][e.milestone] = round(e.at - newest, 3)
+    if figures["people"]["detect"] is None:
+        figures["people"]["detect"] = first_ack
     figures["first_fault_at"] = first
     return figures
 

@@ -33,16 +33,16 @@ gameday:
   surprises:
     - {id: frozen-west, description: web-west freezes, fault: pause, target: {service: web-west}, duration_s: 3}
 steps:
-  - id: declare
-    role: incident-commander
-    manual: web-east is about to go down. Declare the incident.
-    timeout_s: 120
-    record: time_to_declare_s
-    milestone: declare
   - id: outage
     fault: kill
     target: {service: web-east}
     duration_s: 2
+  - id: declare
+    role: incident-commander
+    manual: web-east went down. Declare the incident.
+    timeout_s: 120
+    record: time_to_declare_s
+    milestone: declare
   - id: announce
     role: communications
     manual: Tell the shop's customers that orders go on in the west.
@@ -119,7 +119,7 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
             assert status == 409 and "is for incident-commander" in said["error"]
             declare.locator('button[data-action="done"]').click()
             commander.locator('#figures tr[data-milestone="declare"] td:nth-child(2)', has_text=".").wait_for(
-                timeout=30_000)  # time to declare, by people, after the surprise (the first fault)
+                timeout=30_000)  # time to declare, by people, from the outage (the surprise is not the incident)
             surprise.locator("text=over").wait_for(timeout=30_000)
             announce = comms.locator('.instruction[data-step="announce"]')
             announce.wait_for(timeout=60_000)
@@ -144,7 +144,7 @@ def test_two_roles_play_a_game_day_in_two_browser_windows(tiny: ComposeStack, tm
     assert hand == [("inject", "facilitator", "frozen-west", None), ("pause", "facilitator", None,
                                                                      "the load is not running")]
     faults = [(e["record"]["step_id"], e["record"]["fault"]) for e in journal if e["event"] == "fault_injected"]
-    assert faults == [("frozen-west", "pause"), ("outage", "kill")]
+    assert faults == [("outage", "kill"), ("frozen-west", "pause")]
     assert sorted((e["step_id"], e["by"]) for e in journal if e["event"] == "fault_reverted") == [
         ("frozen-west", "duration"), ("outage", "duration")]  # each after its own time: in either order
     notes = [(e["role"], e["text"]) for e in journal if e["event"] == "gameday_note"]

@@ -13,6 +13,7 @@ import pytest
 from chaos import events as ev
 from chaos.engine.surprises import FacilitatorHand
 from chaos.errors import InvalidInput
+from chaos.faults.base import FaultRecord
 from chaos.gameday.console import GameState
 from chaos.journal import pending_faults, read_journal
 from chaos.report.incident_figures import incident_figures, slo_budget
@@ -58,9 +59,10 @@ class Facilitator:
             threading.Thread(target=lambda: self.said.extend(self.act(self.hand)), daemon=True).start()
 
 
-def run(world: FakeWorld, act: Any, *, duration: float = 0.3, people_s: float = 1.0) -> tuple[Any, list[dict]]:
+def run(world: FakeWorld, act: Any, *, duration: float = 0.3, people_s: float = 1.0, text: str = GAMEDAY
+        ) -> tuple[Any, list[dict]]:
     facilitator = Facilitator(act)
-    runbook = world.parse(GAMEDAY.replace("DURATION", str(duration)))
+    runbook = world.parse(text.replace("DURATION", str(duration)))
     result = world.engine(runbook, operator=FakeOperator(seconds=people_s), listeners=[facilitator]).run()
     return result, facilitator.said, read_journal(result.journal)
 
@@ -168,10 +170,18 @@ def _events(pairs: list[tuple[float, ev.Event]]) -> list[ev.Event]:
     return [type(e)(**{**e.__dict__, "at": at}) for at, e in pairs]
 
 
+def injected(step_id: str) -> ev.FaultInjected:
+    return ev.FaultInjected(record=FaultRecord("fake-kill", step_id, ()), duration_s=0.1)
+
+
 def test_human_figures_by_people_and_by_automation() -> None:
     finished = {"phase": "steps", "started_at": 0.0, "duration_s": 1.0, "ok": True}
     events = _events([
-        (100.0, ev.FaultInjected(record=None, duration_s=0.1)),  # type: ignore[arg-type]
+        (50.0, injected("flood")),  # an earlier incident of the morning: not the one these steps answer
+        (60.0, ev.StepFinished(step_id="flood-over", step_kind="wait-for", **finished)),
+        (100.0, injected("fire")),
+        (102.0, ev.StepStarted(phase="surprise", step_id="frozen", step_kind="fault", description="")),
+        (102.0, injected("frozen")),  # the facilitator's surprise: not the incident either
         (104.0, ev.StepFinished(step_id="detect", step_kind="wait-for", milestone="detect", **finished)),
         (110.0, ev.ManualAction(step_id="look", action="done", by="page")),  # first acknowledgement by people
         (111.0, ev.StepFinished(step_id="look", step_kind="manual", **finished)),
@@ -184,6 +194,7 @@ def test_human_figures_by_people_and_by_automation() -> None:
                                 **{**finished, "ok": False})),  # failed: it recovered nothing
     ])
     figures = incident_figures(events)
+    # people's detection falls back on their first acknowledgement, 10 s after the fire
     assert figures["people"] == {"detect": 10.0, "declare": 30.0, "mitigate": None, "recover": None}
     assert figures["automation"] == {"detect": 4.0, "declare": None, "mitigate": 40.0, "recover": None}
 
@@ -198,7 +209,9 @@ def test_the_slo_budget_spent_is_the_share_of_outage_time() -> None:
 
 
 def test_the_review_tells_the_surprise_the_figures_and_the_budget(world: FakeWorld) -> None:
-    result, _, journal = run(world, lambda hand: [hand.inject("slow-app", "facilitator")])
+    outage = "steps:\n  - {id: outage, fault: fake-kill, target: {datacenter: sbg}, duration_s: 0.2}\n"
+    result, _, journal = run(world, lambda hand: [hand.inject("slow-app", "facilitator")],
+                             text=GAMEDAY.replace("steps:\n", outage))
     summary = summarize(journal)
     assert summary["incident_figures"]["people"]["declare"] is not None
     assert summary["slo_budget"]["availability"] == 0.999
