@@ -47,7 +47,8 @@ def test_the_morning_as_a_game_day_times_people_and_automation_and_writes_the_re
         assert m["attack_refused_ratio"] >= 0.95 and m["rush_served_ratio"] >= 0.99 and m["lost_acked_writes"] == 0
         figures = summary["incident_figures"]  # the fire's: from the fire, not from the flood of 8:00
         assert figures["automation"]["detect"] < figures["automation"]["mitigate"] < figures["automation"]["recover"]
-        assert figures["automation"]["recover"] == pytest.approx(m["rto_s"], abs=1.5)  # both count from the fire
+        # rto_s counts from the fire step's start, the figure from the fire landing (its injection takes 1-2 s)
+        assert 0 <= m["rto_s"] - figures["automation"]["recover"] < 3, (m["rto_s"], figures)
         assert figures["people"]["declare"] > figures["automation"]["detect"]  # declared after the fire's detection
         assert 0 < summary["slo_budget"]["spent_pct"] < 100, summary["slo_budget"]
         review = (folder / "review.md").read_text()
