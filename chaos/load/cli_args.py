@@ -87,14 +87,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         spec = spec_from_args(args)
         printer = None if args.quiet else _progress_printer(out)
         runner = LoadRunner(spec)
-        live = LiveWriter(runner.stats, runner.ledger, Path(args.live)) if args.live else None
-        runner.progress = _with_live(live, printer) if live else printer
-        # SIGINT/SIGTERM end the run early but cleanly: the outputs below are still written.
+        # SIGINT/SIGTERM end the run early but cleanly: the outputs below are still written. SIGUSR1/2 pause and
+        # resume it (a game day's facilitator), in place before the live file exists: the engine waits for it.
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: runner.stop())
-            signal.signal(signal.SIGUSR1, lambda *_: runner.pause())  # a game day's facilitator: chaos.load.handle
+            signal.signal(signal.SIGUSR1, lambda *_: runner.pause())
             signal.signal(signal.SIGUSR2, lambda *_: runner.resume())
+        live = LiveWriter(runner.stats, runner.ledger, Path(args.live)) if args.live else None
+        runner.progress = _with_live(live, printer) if live else printer
         if args.nice is not None:
             raise_priority(args.nice)
         if args.parent_pid is not None:

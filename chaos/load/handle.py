@@ -204,8 +204,11 @@ class HostProcessLoad(_LiveHandle):
         return self.process is not None and self.process.poll() is None
 
     def pause(self, paused: bool) -> None:
-        if self.process is not None and self.process.poll() is None:  # the generator's handlers: cli_args
-            self.process.send_signal(signal.SIGUSR1 if paused else signal.SIGUSR2)
+        if self.process is None or self.process.poll() is not None:
+            raise EnvironmentProblem("the load generator is not running", fix="nothing to pause")
+        if not self.live_path.exists():  # before its handlers are in place a SIGUSR1 would end it
+            raise EnvironmentProblem("the load generator is still starting", fix="try again in a second")
+        self.process.send_signal(signal.SIGUSR1 if paused else signal.SIGUSR2)  # its handlers: cli_args
 
     def wait(self, timeout_s: float) -> bool:
         """Whether the generator ended within `timeout_s`."""

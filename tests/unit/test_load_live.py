@@ -95,6 +95,27 @@ def test_the_generator_runs_in_its_own_process_and_cleans_up() -> None:
     assert not load.live_path.parent.exists()  # its files are gone, its figures kept
 
 
+def test_the_generator_in_its_own_process_pauses_and_resumes_on_the_facilitators_word() -> None:
+    with ReferenceServer() as server:
+        spec = LoadSpec(constant(100, 4.0), target=f"http://127.0.0.1:{server.port}", mix={"login": 1.0}, drain_s=1.0)
+        load = HostProcessLoad(spec, None)
+        load.start()
+        time.sleep(1.5)  # the child's interpreter starts (~0.5 s), then sends
+        load.pause(True)  # SIGUSR1: chaos.load.cli_args
+        paused_at = len(server.log)
+        time.sleep(1.0)
+        during = len(server.log) - paused_at
+        load.pause(False)
+        deadline = time.monotonic() + 10
+        while not load.wait(0.2):
+            assert time.monotonic() < deadline
+        load.stop()
+    assert load.failure is None
+    sent = load.raw_stats().totals[APP]
+    assert during <= 3, "requests went on while paused"  # at most the ones already in flight
+    assert 150 <= sent <= 310 and sent == len(server.log), sent  # 400 scheduled, about 100 dropped by the pause
+
+
 def test_a_generator_whose_engine_died_stops() -> None:
     # An engine SIGKILLed mid-run: its generator must not send until its duration ends (here 60 s).
     engine = textwrap.dedent("""
