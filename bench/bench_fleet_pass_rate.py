@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.bench_pass_rate import ENTCHAOS, ROOT, hog
+from bench.bench_pass_rate import ENTCHAOS, ROOT, condition_of, conditions
 from chaos.stack.fleet import Fleet, fleet_down, fleet_up
 
 RESULTS = ROOT / "bench" / "results" / "pass_rate-fleet.json"
@@ -53,18 +53,11 @@ def main() -> int:
     results: dict[str, list[dict[str, Any]]] = {}
     try:
         inventory = fleet_up(fleet)
-        for condition in ("idle", "busy"):
-            if args.only and condition != args.only:
-                continue
+        for condition in conditions(args.only):
             results[condition] = []
             for i in range(args.runs):
-                busy = hog() if condition == "busy" else None
-                try:
+                with condition_of(condition):
                     run = one_run(inventory, ROOT / "reports" / "bench-pass-rate" / "fleet" / f"{condition}-{i}")
-                finally:
-                    if busy is not None:
-                        busy.terminate()
-                        busy.wait(10)
                 results[condition].append(run)
                 print(f"{condition} run {i + 1}/{args.runs}: {run['verdict']} in {run['seconds']} s "
                       f"{run['figures']} {run['failed_checks'] or ''}", flush=True)

@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,22 @@ def hog() -> subprocess.Popen[bytes]:
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", core, *cmd]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def condition_of(name: str) -> Iterator[None]:
+    """`idle`: nothing more; `busy`: the hog for the time of the block, stopped after it whatever happens."""
+    busy = hog() if name == "busy" else None
+    try:
+        yield
+    finally:
+        if busy is not None:
+            busy.terminate()
+            busy.wait(10)
+
+
+def conditions(only: str | None) -> list[str]:
+    return [c for c in ("idle", "busy") if not only or c == only]
 
 
 def one_gate(out: Path, quick: bool, runbooks: list[str]) -> dict[str, Any]:
@@ -61,19 +79,12 @@ def main() -> int:
     results: dict[str, list[dict[str, Any]]] = {}
     tag = "-".join(Path(r).stem for r in args.runbooks) or "gate"  # a subset's results apart from the gate's
     out = RESULTS if not args.runbooks else RESULTS.with_name(f"pass_rate-{tag}.json")
-    for condition in ("idle", "busy"):
-        if args.only and condition != args.only:
-            continue
+    for condition in conditions(args.only):
         results[condition] = []
         for i in range(args.runs):
-            busy = hog() if condition == "busy" else None
-            try:
+            with condition_of(condition):
                 run = one_gate(ROOT / "reports" / "bench-pass-rate" / tag / f"{condition}-{i}", args.quick,
                                args.runbooks)
-            finally:
-                if busy is not None:
-                    busy.terminate()
-                    busy.wait(10)
             results[condition].append(run)
             print(f"{condition} run {i + 1}/{args.runs}: exit {run['exit_code']} in {run['seconds']} s "
                   f"{run['verdicts']}", flush=True)

@@ -3,8 +3,9 @@
     .venv/bin/python scripts/gameday_screenshot.py [--port 8800] [--out docs/img/gameday-page.png]
 
 Needs the bundled stack up (`make stack-up`). Runs `entchaos gameday runbooks/gameday-datacenter-fire.yaml --web`,
-plays both roles in Debian's Chromium (Playwright), and photographs the communications view while its step waits,
-with the fire on the timeline. About four minutes (the whole game day).
+plays both roles and the facilitator in Debian's Chromium (Playwright): the facilitator injects a surprise (one rbx
+replica 300 ms late) while the commander's step waits, and the facilitator's view is photographed while the
+communications step waits, with the fire and the surprise on the timeline. About four minutes (the whole game day).
 """
 
 from __future__ import annotations
@@ -44,17 +45,20 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
             commander = browser.new_page(viewport={"width": 1280, "height": 900})
             comms = browser.new_page(viewport={"width": 1280, "height": 900})
+            facilitator = browser.new_page(viewport={"width": 1280, "height": 900})
             commander.goto(url + "?role=incident-commander")
             comms.goto(url + "?role=communications")
+            facilitator.goto(url + "?role=facilitator")
             commander.locator('.instruction[data-step="declare"]').wait_for(timeout=300_000)
-            time.sleep(8)  # the outage on the timeline
+            facilitator.locator('.surprise[data-surprise="slow-rbx-replica"] button[data-action="inject"]').click()
+            time.sleep(8)  # the outage and the surprise on the timeline
             commander.fill("#note-text", "sbg gone at once: edge took it out in seconds; bridge opened")
             commander.click("#note-send")
             commander.locator('.instruction[data-step="declare"] button[data-action="done"]').click()
             comms.locator('.instruction[data-step="announce"]').wait_for(timeout=300_000)
-            time.sleep(3)
+            time.sleep(10)  # users served again, the surprise's late answers on the p95 line
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            comms.screenshot(path=args.out, full_page=True)
+            facilitator.screenshot(path=args.out, full_page=True)
             comms.locator('.instruction[data-step="announce"] button[data-action="done"]').click()
             comms.locator("#verdict", has_text="verdict").wait_for(timeout=300_000)
             browser.close()

@@ -440,7 +440,11 @@ class Engine:
             runner.record_metric(_window_metric(f"{pct}_ratio_to_baseline", check.window), ratio)
             expected.append(f"<= {bound.max_ratio_to_baseline:g} x the baseline ({_fmt_ms(base)})")
             passed = passed and ratio is not None and ratio <= bound.max_ratio_to_baseline
-            message = "" if ratio is not None else f"no baseline p{bound.percentile:g} to compare with"
+            if ratio is None:
+                message = (f"no baseline p{bound.percentile:g} to compare with" if not base else
+                           f"the window {check.window} held no request ({_span_of(stats)}): nothing measured")
+        elif value is None:
+            message = f"the window {check.window} held no request ({_span_of(stats)}): nothing measured"
         runner.check(check.name or f"{metric} ({check.window})", "verify", " and ".join(expected), value, passed,
                      message, metric=metric)
 
@@ -575,6 +579,11 @@ def _emit_window(bus: Bus, name: str, stats: LoadStats) -> None:
                             availability=stats.availability, p50_ms=stats.percentile_ms(50),
                             p95_ms=stats.percentile_ms(95), p99_ms=stats.percentile_ms(99), rps=stats.rps,
                             by_class=dict(stats.by_class)))
+
+
+def _span_of(stats: LoadStats) -> str:
+    span = stats.duration_s
+    return f"it lasted {span:.2f} s" if span is not None else "its span is unknown"
 
 
 def _fmt_ms(value: float | None) -> str:

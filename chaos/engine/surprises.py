@@ -50,7 +50,7 @@ class FacilitatorHand:
         """The surprises the page offers: what, on whom, for how long, and whether it happened yet."""
         with self.lock:
             return [{"id": sid, "fault": p.step.fault, "description": p.step.description or p.description,
-                     "targets": [t.name for t in p.targets], "duration_s": p.step.duration_s,
+                     "targets": [t.service for t in p.targets], "duration_s": p.step.duration_s,
                      "state": self._state(sid)} for sid, p in self.available.items()]
 
     def _state(self, surprise_id: str) -> str:

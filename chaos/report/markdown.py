@@ -176,7 +176,7 @@ def incident_figures_section(summary: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     figures = summary.get("incident_figures")
     if figures:
-        lines += ["", "### Figures: people and automation (s after the first fault)", "",
+        lines += ["", "### Figures: people and automation (s after the incident's fault)", "",
                   "| time to | people | automation |", "|---|---|---|"]
         lines += [f"| {name} | {_took(figures['people'].get(key))} | {_took(figures['automation'].get(key))} |"
                   for key, name in MILESTONE_NAMES.items()]

@@ -12,6 +12,7 @@ import pytest
 from chaos.engine.lock import StackLock
 from chaos.errors import EnvironmentProblem
 from chaos.journal import pending_faults, read_journal
+from chaos.load.interface import LoadStats
 from tests.fakes import FakeLoad, FakeWorld
 
 DATA = Path(__file__).parent / "data"
@@ -329,6 +330,23 @@ def test_latency_against_the_measured_baseline(world: FakeWorld, slowed_ms: floa
     assert result.metrics["after_slower_p95_ratio_to_baseline"] == pytest.approx(slowed_ms / 40.0)
     check = next(c for c in result.checks if c.name == "p95 against the baseline")
     assert check.expected == "<= 3 x the baseline (40 ms)" and check.observed == slowed_ms
+
+
+def test_a_latency_window_that_held_no_request_says_so(world: FakeWorld) -> None:
+    # A wait-for that holds at once (people took long before it): its `during:` window is empty, not "no baseline".
+    text = RATIO_TO_BASELINE.replace("window: after:slower", "window: during:blink").replace(
+        "verify:", "  - {id: blink, probe: fake-value, params: {key: up}}\nverify:")
+    class Sparse(FakeLoad):  # a real load's window shorter than its requests' spacing holds none
+        def stats(self, since: float | None = None, until: float | None = None) -> LoadStats:
+            if since is not None and until is not None and until - since < 0.05:
+                return LoadStats(since=since, until=until)
+            return super().stats(since, until)
+
+    world.load = Sparse(world.stack, p95_ms=lambda values: 40.0)
+    result = world.engine(world.parse(text)).run()
+    check = next(c for c in result.checks if c.name == "p95 against the baseline")
+    assert not check.passed and check.observed is None
+    assert check.message.startswith("the window during:blink held no request (it lasted 0.00 s)"), check.message
 
 
 AFTER_LAST_STEP = """\
