@@ -225,8 +225,21 @@ def test_the_gameday_runbook_repeats_no_step_of_the_fire() -> None:
     text = (ROOT / "runbooks" / "gameday-datacenter-fire.yaml").read_text()
     assert "extends: datacenter-fire.yaml" in text
     assert not any(f"id: {s.step_id}" in text for s in fire.steps), "a step of the fire written again"
-    assert ids(gameday) == ["fire", "detect", "declare", "failover", "writes-accepted", "recovered", "announce",
-                            "stable", "rebuild"]
+    assert ids(gameday) == ["fire", "detect", "declare", "failover", "writes-accepted", "recovered", "stable",
+                            "announce", "rebuild"]
     assert gameday.name == "gameday-datacenter-fire" and gameday.verify == fire.verify
     assert [s for s in gameday.steps if s.step_id not in ("declare", "announce")] == fire.steps
     assert gameday.load == fire.load and gameday.hypothesis == fire.hypothesis
+
+
+def test_the_morning_of_6_april_repeats_no_step_of_the_fires_game_day() -> None:
+    morning = load_runbook(ROOT / "runbooks" / "6-april-2021.yaml", playbooks=available())
+    gameday = load_runbook(ROOT / "runbooks" / "gameday-datacenter-fire.yaml", playbooks=available())
+    text = (ROOT / "runbooks" / "6-april-2021.yaml").read_text()
+    assert "extends: gameday-datacenter-fire.yaml" in text
+    assert not any(f"id: {s.step_id}" in text for s in gameday.steps), "a step of the game day written again"
+    fire_at = ids(morning).index("fire")
+    assert ids(morning)[:fire_at][:3] == ["eight-oclock", "flood", "flood-detected"]  # the morning, then the fire
+    assert [s for s in morning.steps if s.step_id in ids(gameday)] == gameday.steps
+    assert morning.gameday == gameday.gameday and morning.surprises  # the people and the facilitator's hand
+    assert {"declare", "announce"} <= {s.step_id for s in morning.steps if getattr(s, "unattended", None) == "skip"}
