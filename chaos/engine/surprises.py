@@ -148,14 +148,17 @@ class FacilitatorHand:
         running = self.running[surprise_id]
         # Injected and checked by the step runner, held here: the wait below is cut short by `end` and `close`.
         now = dataclasses.replace(planned, step=planned.step.model_copy(update={"duration_s": None}))
+        held = True
         try:
             self.runner.run_step(now, "surprise")
-        except BaseException as exc:  # not verified, not injected, aborted: said, and reverted below if in force
+        except BaseException as exc:  # not verified, not injected, aborted: said, and reverted at once if in force
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             self.runner.check(f"surprise {surprise_id}", "surprise", "takes effect", message, False)
+            held, running.ended_by = False, "not verified"
         if surprise_id not in self.runner.active:
             return
-        running.end.wait(planned.step.duration_s)
+        if held:
+            running.end.wait(planned.step.duration_s)
         try:
             self.runner.revert(surprise_id, by=running.ended_by)
         except Exception as exc:  # still in force: the rollback tries again, `recover` after it

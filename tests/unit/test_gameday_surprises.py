@@ -124,6 +124,15 @@ def test_an_abort_reverts_a_surprise_in_force(world: FakeWorld) -> None:
     assert pending_faults(journal) == [] and world.stack.values["surprised"] is False
 
 
+def test_a_surprise_that_does_not_take_effect_fails_the_check_and_is_reverted_at_once(world: FakeWorld) -> None:
+    text = GAMEDAY.replace("fault: fake-kill", "fault: fake-silent")  # runs, changes nothing
+    result, said, journal = run(world, lambda hand: [hand.inject("slow-app", "facilitator")], duration=60, text=text)
+    assert said == [None] and result.verdict == "fail"
+    check = next(c for c in result.checks if c.name == "surprise slow-app")
+    assert not check.passed and "did not take effect" in str(check.observed)
+    assert reverts(journal) == [("slow-app", "not verified")] and pending_faults(journal) == []
+
+
 def test_surprises_only_while_the_steps_run(world: FakeWorld) -> None:
     facilitator = Facilitator(lambda hand: [])
     runbook = world.parse(GAMEDAY.replace("DURATION", "1"))
