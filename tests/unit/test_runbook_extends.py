@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -219,12 +220,17 @@ def test_a_relative_profile_file_is_the_parents(world: FakeWorld) -> None:
     assert runbook.stack.compose_file == f"{world.root}/base/compose.yaml"
 
 
+def shipped_child_and_parent(child: str, parent: str) -> tuple[Any, Any]:
+    """A shipped runbook and the one it extends, loaded; the child extends it and writes none of its steps again."""
+    loaded = [load_runbook(ROOT / "runbooks" / name, playbooks=available()) for name in (child, parent)]
+    text = (ROOT / "runbooks" / child).read_text()
+    assert f"extends: {parent}" in text
+    assert not any(f"id: {s.step_id}" in text for s in loaded[1].steps), f"a step of {parent} written again"
+    return loaded[0], loaded[1]
+
+
 def test_the_gameday_runbook_repeats_no_step_of_the_fire() -> None:
-    gameday = load_runbook(ROOT / "runbooks" / "gameday-datacenter-fire.yaml", playbooks=available())
-    fire = load_runbook(ROOT / "runbooks" / "datacenter-fire.yaml", playbooks=available())
-    text = (ROOT / "runbooks" / "gameday-datacenter-fire.yaml").read_text()
-    assert "extends: datacenter-fire.yaml" in text
-    assert not any(f"id: {s.step_id}" in text for s in fire.steps), "a step of the fire written again"
+    gameday, fire = shipped_child_and_parent("gameday-datacenter-fire.yaml", "datacenter-fire.yaml")
     assert ids(gameday) == ["fire", "detect", "declare", "failover", "writes-accepted", "recovered", "stable",
                             "announce", "rebuild"]
     assert gameday.name == "gameday-datacenter-fire" and gameday.verify == fire.verify
@@ -233,11 +239,7 @@ def test_the_gameday_runbook_repeats_no_step_of_the_fire() -> None:
 
 
 def test_the_morning_of_6_april_repeats_no_step_of_the_fires_game_day() -> None:
-    morning = load_runbook(ROOT / "runbooks" / "6-april-2021.yaml", playbooks=available())
-    gameday = load_runbook(ROOT / "runbooks" / "gameday-datacenter-fire.yaml", playbooks=available())
-    text = (ROOT / "runbooks" / "6-april-2021.yaml").read_text()
-    assert "extends: gameday-datacenter-fire.yaml" in text
-    assert not any(f"id: {s.step_id}" in text for s in gameday.steps), "a step of the game day written again"
+    morning, gameday = shipped_child_and_parent("6-april-2021.yaml", "gameday-datacenter-fire.yaml")
     fire_at = ids(morning).index("fire")
     assert ids(morning)[:fire_at][:3] == ["eight-oclock", "flood", "flood-detected"]  # the morning, then the fire
     assert [s for s in morning.steps if s.step_id in ids(gameday)] == gameday.steps
